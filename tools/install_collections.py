@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Install the Ansible collections the project needs without Ansible Galaxy.
 
 Galaxy is not reachable from the machines this project is built on, but PyPI
@@ -60,7 +59,7 @@ def wheel_versions(wheel: zipfile.ZipFile, names: list[str]) -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--work", default=str(ROOT / ".work"), help="work directory (default .work)")
     parser.add_argument("--python", default=sys.executable, help="python whose pip downloads the wheel")
     args = parser.parse_args()
