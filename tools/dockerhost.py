@@ -1,0 +1,128 @@
+"""Docker host harness: engine, base image and production-host image, all local.
+
+Subcommands (each idempotent):
+  engine   install docker.io when dockerd is absent, start dockerd in the background
+           when the socket does not answer, wait until it does.
+  base     make sure RB_BASE_IMAGE exists: a ``local/...`` name is built from scratch
+           with debootstrap + ``docker import`` (no registry needed); any other name
+           (e.g. ``debian:bookworm`` on a machine with Docker Hub) is pulled.
+  host     build RB_HOST_IMAGE (images/prod-host) from RB_BASE_IMAGE; docker's layer
+           cache makes a rebuild with unchanged inputs take a second.
+  all      engine, base, host.
+
+Options come from the environment so make, CI and molecule agree:
+  RB_BASE_IMAGE  default local/debian:bookworm
+  RB_HOST_IMAGE  default local/runbooks-prod-host:bookworm
+  RB_DEBIAN_MIRROR default http://deb.debian.org/debian
+  DOCKER         docker client, default /usr/bin/docker (Debian's, matching dockerd)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = Path(os.environ.get("RB_WORK", ROOT / ".work"))
+BASE_IMAGE = os.environ.get("RB_BASE_IMAGE", "local/debian:bookworm")
+HOST_IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
+MIRROR = os.environ.get("RB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+
+
+def say(msg: str) -> None:
+    print("[dockerhost] " + msg, flush=True)
+
+
+def run(*cmd: str, **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("check", True)
+    return subprocess.run(list(cmd), **kw)
+
+
+def quiet_ok(*cmd: str) -> bool:
+    return subprocess.run(list(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0
+
+
+def apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        sys.exit("need root to apt-get install %s (or install them yourself)" % " ".join(packages))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    say("apt-get install " + " ".join(packages))
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages, env=env,
+        stdout=subprocess.DEVNULL)
+
+
+def engine() -> None:
+    if not (os.path.exists(DOCKER) and shutil.which("dockerd")):
+        apt_install("docker.io")
+    if quiet_ok(DOCKER, "info"):
+        say("docker engine answers")
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = open(WORK / "dockerd.log", "ab")  # pylint: disable=consider-using-with
+    say("starting dockerd (log: %s)" % (WORK / "dockerd.log"))
+    subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with
+                     start_new_session=True)
+    for _ in range(60):
+        if quiet_ok(DOCKER, "info"):
+            say("docker engine answers")
+            return
+        time.sleep(1)
+    sys.exit("dockerd did not answer within 60 s; see %s" % (WORK / "dockerd.log"))
+
+
+def image_exists(name: str) -> bool:
+    return quiet_ok(DOCKER, "image", "inspect", name)
+
+
+def base() -> None:
+    if image_exists(BASE_IMAGE):
+        say("base image %s present (cached)" % BASE_IMAGE)
+        return
+    if not BASE_IMAGE.startswith("local/"):
+        say("pulling %s" % BASE_IMAGE)
+        run(DOCKER, "pull", BASE_IMAGE)
+        return
+    if not shutil.which("debootstrap"):
+        apt_install("debootstrap")
+    rootfs = tempfile.mkdtemp(prefix="rb-rootfs-", dir=WORK if WORK.exists() else None)
+    try:
+        say("debootstrap bookworm into %s (about a minute)" % rootfs)
+        with open(WORK / "debootstrap.log", "wb") as log:
+            run("debootstrap", "--variant=minbase",
+                "--include=python3,python3-apt,sudo,ca-certificates",
+                "bookworm", rootfs, MIRROR, stdout=log, stderr=subprocess.STDOUT)
+        say("docker import -> %s" % BASE_IMAGE)
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)  # pylint: disable=consider-using-with
+        run(DOCKER, "import", "-", BASE_IMAGE, stdin=tar.stdout, stdout=subprocess.DEVNULL)
+        if tar.wait() != 0:
+            sys.exit("tar of the debootstrap rootfs failed")
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+
+
+def host() -> None:
+    say("building %s from %s" % (HOST_IMAGE, BASE_IMAGE))
+    run(DOCKER, "build", "-q", "--build-arg", "BASE_IMAGE=" + BASE_IMAGE,
+        "-t", HOST_IMAGE, str(ROOT / "images" / "prod-host"), stdout=subprocess.DEVNULL)
+    say("image %s ready" % HOST_IMAGE)
+
+
+def main(argv: list[str]) -> int:
+    steps = {"engine": [engine], "base": [base], "host": [host], "all": [engine, base, host]}
+    if len(argv) != 1 or argv[0] not in steps:
+        print(__doc__)
+        return 2
+    for step in steps[argv[0]]:
+        step()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
