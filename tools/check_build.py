@@ -39,8 +39,8 @@ def main() -> int:
             print("  lacks: " + n)
         print("fix build_ignore in galaxy.yml")
         return 1
-    print("%s: %d files, %.1f KiB, no local state" % (tarballs[-1], len(names),
-                                                     tarballs[-1].stat().st_size / 1024))
+    size_kib = tarballs[-1].stat().st_size / 1024
+    print("%s: %d files, %.1f KiB, no local state" % (tarballs[-1], len(names), size_kib))
     return 0
 
 

@@ -39,8 +39,8 @@ def say(msg: str) -> None:
 
 
 def run(*cmd: str, **kw) -> subprocess.CompletedProcess:
-    kw.setdefault("check", True)
-    return subprocess.run(list(cmd), **kw)
+    check = kw.pop("check", True)
+    return subprocess.run(list(cmd), check=check, **kw)
 
 
 def quiet_ok(*cmd: str) -> bool:
@@ -69,7 +69,7 @@ def engine() -> None:
     say("starting dockerd (log: %s)" % (WORK / "dockerd.log"))
     subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with
                      start_new_session=True)
-    for _ in range(60):
+    for _attempt in range(60):
         if quiet_ok(DOCKER, "info"):
             say("docker engine answers")
             return
