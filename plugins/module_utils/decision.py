@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, runbooks.rollback developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runbook's rollback decision matrix, as a pure function.
+
+Windows (hours since the deployment, each ``[start, end)``; boundaries configurable):
+
+=========  ======================  ==============
+window     window action           data-loss risk
+=========  ======================  ==============
+0-2h       rollback acceptable     minimal
+2-24h      rollback if critical    low
+24-48h     fix forward preferred   moderate
+48h+       fix forward only        high
+=========  ======================  ==============
+
+Scenarios: 1 critical = immediate rollback, 2 major = rollback within 24 h,
+3 minor = fix forward.
+
+Rollback allowed (without override):
+
+==========  ====  =====  ======  ====
+scenario    0-2h  2-24h  24-48h  48h+
+==========  ====  =====  ======  ====
+1 critical  yes   yes    yes     no
+2 major     yes   yes    no      no
+3 minor     no    no     no      no
+==========  ====  =====  ======  ====
+
+A critical incident may still be rolled back in the 24-48h window (fix forward is only
+preferred there); from 48 h the data written since makes a restore too costly: fix forward
+only. ``override`` with a reason allows any cell and is recorded as such.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DEFAULT_WINDOWS = {"acceptable_until": 2.0, "critical_only_until": 24.0, "fix_forward_from": 48.0}
+CLOCK_SKEW_TOLERANCE_HOURS = 5.0 / 60.0
+
+WINDOWS = (
+    # label, window action, data-loss risk
+    ("0-2h", "rollback acceptable", "minimal"),
+    ("2-24h", "rollback if critical", "low"),
+    ("24-48h", "fix forward preferred", "moderate"),
+    ("48h+", "fix forward only", "high"),
+)
+
+SCENARIOS = {
+    1: ("critical", "immediate rollback"),
+    2: ("major", "rollback within 24 h"),
+    3: ("minor", "fix forward"),
+}
+SCENARIO_NAMES = dict((name, number) for number, (name, _action) in SCENARIOS.items())
+
+# Highest window index (0..3) in which each scenario may roll back.
+ALLOWED_UP_TO_WINDOW = {1: 2, 2: 1, 3: -1}
+
+# Observed symptoms and the scenario they indicate; the most severe symptom wins.
+SYMPTOMS = {
+    "site_down": 1,
+    "data_corruption": 1,
+    "data_loss": 1,
+    "security_breach": 1,
+    "error_rate_spike": 1,
+    "login_broken": 1,
+    "feature_broken": 2,
+    "performance_degraded": 2,
+    "background_jobs_failing": 2,
+    "search_broken": 2,
+    "integration_failing": 2,
+    "cosmetic": 3,
+    "minor_bug": 3,
+    "typo": 3,
+    "slow_page": 3,
+}
+
+
+class DecisionError(ValueError):
+    """Input the matrix cannot decide on; the message says what to fix."""
+
+
+def normalize_windows(windows=None):
+    """Return validated window boundaries (hours), filling defaults."""
+    merged = dict(DEFAULT_WINDOWS)
+    for key, value in (windows or {}).items():
+        if key not in DEFAULT_WINDOWS:
+            raise DecisionError("windows: unknown key %r; known keys: %s"
+                                % (key, ", ".join(sorted(DEFAULT_WINDOWS))))
+        try:
+            merged[key] = float(value)
+        except (TypeError, ValueError):
+            raise DecisionError("windows.%s: %r is not a number of hours" % (key, value))
+    bounds = [merged["acceptable_until"], merged["critical_only_until"], merged["fix_forward_from"]]
+    if bounds[0] <= 0 or not bounds[0] < bounds[1] < bounds[2]:
+        raise DecisionError("windows must be positive and increasing "
+                            "(acceptable_until < critical_only_until < fix_forward_from), got %s"
+                            % ", ".join("%s=%g" % (k, merged[k]) for k in
+                                        ("acceptable_until", "critical_only_until", "fix_forward_from")))
+    return merged
+
+
+def window_index(hours, windows):
+    """Index into WINDOWS for hours since deployment; each window is [start, end)."""
+    if hours < windows["acceptable_until"]:
+        return 0
+    if hours < windows["critical_only_until"]:
+        return 1
+    if hours < windows["fix_forward_from"]:
+        return 2
+    return 3
+
+
+def scenario_number(scenario):
+    """1/2/3 from an int, a digit string or critical/major/minor."""
+    if isinstance(scenario, bool):
+        scenario = str(scenario)
+    text = str(scenario).strip().lower()
+    if text in SCENARIO_NAMES:
+        return SCENARIO_NAMES[text]
+    if text in ("1", "2", "3"):
+        return int(text)
+    raise DecisionError("scenario %r is unknown; use 1 (critical), 2 (major) or 3 (minor)" % (scenario,))
+
+
+def scenario_from_symptoms(symptoms):
+    """The most severe scenario among observed symptoms."""
+    if not symptoms:
+        raise DecisionError("symptoms is empty; name at least one observed symptom or give scenario")
+    unknown = [s for s in symptoms if str(s).strip().lower() not in SYMPTOMS]
+    if unknown:
+        raise DecisionError("unknown symptom(s) %s; known symptoms: %s"
+                            % (", ".join(repr(s) for s in unknown), ", ".join(sorted(SYMPTOMS))))
+    return min(SYMPTOMS[str(s).strip().lower()] for s in symptoms)
+
+
+def decide(hours, scenario, override=False, override_reason=None, windows=None):
+    """Apply the matrix. ``hours`` since deployment (>= 0), ``scenario`` 1/2/3.
+
+    Returns a dict: window, window_action, data_loss_risk, scenario, scenario_name,
+    recommended_action, rollback_allowed, overridden, override_reason, reason.
+    """
+    bounds = normalize_windows(windows)
+    if hours < 0:
+        raise DecisionError("hours since deployment is negative (%g): the deployment is in the future"
+                            % hours)
+    if override and not (override_reason or "").strip():
+        raise DecisionError("override=true needs override_reason: say why the matrix is overridden "
+                            "(it goes into the incident report)")
+    index = window_index(hours, bounds)
+    label, window_action, risk = WINDOWS[index]
+    name, scenario_action = SCENARIOS[scenario]
+    allowed_by_matrix = index <= ALLOWED_UP_TO_WINDOW[scenario]
+    if allowed_by_matrix:
+        recommended = scenario_action
+    elif scenario == 3:
+        recommended = "fix forward"
+    else:
+        recommended = window_action if index >= 2 else "fix forward"
+    verdict = "rollback allowed" if allowed_by_matrix else "rollback denied"
+    reason = ("Deployed %.1f h ago (%s window: %s, data-loss risk %s); scenario %d %s calls for %s: %s."
+              % (hours, label, window_action, risk, scenario, name, scenario_action, verdict))
+    overridden = bool(override) and not allowed_by_matrix
+    if overridden:
+        reason += " Overridden by the operator: %s" % override_reason.strip()
+    return {
+        "window": label,
+        "window_action": window_action,
+        "data_loss_risk": risk,
+        "scenario": scenario,
+        "scenario_name": name,
+        "recommended_action": recommended,
+        "rollback_allowed": allowed_by_matrix or bool(override),
+        "allowed_by_matrix": allowed_by_matrix,
+        "overridden": overridden,
+        "override_reason": (override_reason or "").strip() or None,
+        "reason": reason,
+    }
+
+
+def hours_between(deployed_at, now):
+    """Hours from deployed_at to now; small negative skew is treated as 0."""
+    hours = (now - deployed_at).total_seconds() / 3600.0
+    if hours < 0:
+        if -hours <= CLOCK_SKEW_TOLERANCE_HOURS:
+            return 0.0
+        raise DecisionError("deployed_at %s is %.1f h in the future of now %s: check the clocks and the "
+                            "time zone given" % (deployed_at.isoformat(), -hours, now.isoformat()))
+    return hours
