@@ -309,3 +309,178 @@ def export_table(conn, entry, since, fmt, dest, itersize=2000, fixture=None):
     return {"schema": entry["schema"], "table": entry["table"], "label": entry["label"], "rows": rows,
             "file": os.path.basename(out.path), "sha256": out.digest.hexdigest(), "bytes": out.size,
             "primary_key": pk, "columns": cols}
+
+
+def export(conn, entries, since, fmt, dest, discover_columns=None, itersize=2000):
+    """Export every usable table in the caller's (repeatable read) transaction; return manifest dict."""
+    with conn.cursor() as cur:
+        usable, missing = resolve(cur, entries, discover_columns)
+        cur.execute("SELECT now(), current_database()")
+        snapshot, database = cur.fetchone()
+    files = []
+    if fmt == "django_fixture":
+        fixture = AtomicFile(os.path.join(dest, "fixture.json"))
+        try:
+            fixture.write("[")
+            for entry in usable:
+                files.append(export_table(conn, entry, since, fmt, dest, itersize, fixture))
+            fixture.write("\n]\n")
+            fixture.commit()
+        except Exception:
+            fixture.abort()
+            raise
+        for item in files:
+            item.update(file="fixture.json", sha256=fixture.digest.hexdigest(), bytes=fixture.size)
+    else:
+        for entry in usable:
+            files.append(export_table(conn, entry, since, fmt, dest, itersize))
+    return {
+        "format": fmt,
+        "since": since.isoformat(),
+        "snapshot_at": snapshot.isoformat(),
+        "database": database,
+        "tables": files,
+        "missing_tables": [{"table": "%s.%s" % (e["schema"], e["table"]), "reason": e["reason"]} for e in missing],
+        "total_rows": sum(f["rows"] for f in files),
+    }
+
+
+def write_manifest(dest, manifest):
+    out = AtomicFile(os.path.join(dest, "manifest.json"))
+    out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    out.commit()
+    return out.path
+
+
+# ---------------------------------------------------------------- import
+
+def read_manifest(src):
+    path = os.path.join(src, "manifest.json")
+    try:
+        with open(path) as handle:
+            manifest = json.load(handle)
+    except (IOError, OSError) as exc:
+        raise SpecError("cannot read %s: %s; src must be a directory written by recent_data_export" % (path, exc))
+    except ValueError as exc:
+        raise SpecError("%s is not valid JSON (%s): the export is damaged; export again" % (path, exc))
+    if manifest.get("format") != "jsonl":
+        raise SpecError("export %s is in format %r; recent_data_import reads the jsonl format "
+                        "(use manage.py loaddata for django_fixture)" % (src, manifest.get("format")))
+    return manifest
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(src, manifest):
+    for item in manifest["tables"]:
+        path = os.path.join(src, item["file"])
+        if not os.path.isfile(path):
+            raise SpecError("export file %s listed in the manifest is missing; nothing was imported" % path)
+        actual = file_sha256(path)
+        if actual != item["sha256"]:
+            raise SpecError("export file %s has sha256 %s but the manifest says %s: it changed since the export; "
+                            "nothing was imported" % (path, actual, item["sha256"]))
+
+
+def ordered_tables(manifest, order):
+    """Manifest tables, those named in ``order`` (schema.table or table) first, in that order."""
+    tables = list(manifest["tables"])
+    if not order:
+        return tables
+
+    def rank(item):
+        for index, name in enumerate(order):
+            if name in (item["table"], "%s.%s" % (item["schema"], item["table"])):
+                return index
+        return len(order)
+    known = set(n for t in tables for n in (t["table"], "%s.%s" % (t["schema"], t["table"])))
+    unknown = [n for n in order if n not in known]
+    if unknown:
+        raise SpecError("order names table(s) not in the export: %s; exported: %s"
+                        % (", ".join(unknown), ", ".join("%s.%s" % (t["schema"], t["table"]) for t in tables)))
+    return sorted(tables, key=rank)
+
+
+def advance_sequences(cur, schema, table, pk):
+    """Move serial/identity sequences past the imported keys so new rows do not collide."""
+    moved = []
+    for column in pk:
+        cur.execute("SELECT pg_get_serial_sequence(format('%%I.%%I', %s::text, %s::text), %s)", (schema, table, column))
+        seq = cur.fetchone()[0]
+        if not seq:
+            continue
+        # The sequence name comes back quoted by the server; it is only ever a parameter here.
+        cur.execute(sql.SQL("SELECT setval(%s::regclass, GREATEST((SELECT max({col}) FROM {tbl}), "
+                            "COALESCE(pg_sequence_last_value(%s::regclass), 1)), true)").format(
+            col=sql.Identifier(column), tbl=sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))),
+            (seq, seq))
+        moved.append(seq)
+    return moved
+
+
+def import_table(cur, src, item, conflicts, max_conflicts):
+    """Insert one table's exported rows with ON CONFLICT DO NOTHING; return (inserted, skipped, dropped)."""
+    schema, table = item["schema"], item["table"]
+    if not table_exists(cur, schema, table):
+        raise SpecError("table %s.%s of the export does not exist in the restored database: restore the right "
+                        "backup, or leave it out with order/tables" % (schema, table))
+    target_cols = set(columns_of(cur, schema, table))
+    pk = primary_key(cur, schema, table)
+    inserted = skipped = 0
+    dropped = set()
+    path = os.path.join(src, item["file"])
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            row = json.loads(line)
+            dropped.update(k for k in row if k not in target_cols)
+            cols = [k for k in row if k in target_cols]
+            key = dict((k, row.get(k)) for k in pk)
+            query = sql.SQL("INSERT INTO {tbl} ({cols}) SELECT {rcols} FROM json_populate_record(NULL::{tbl}, %s) AS r "
+                            "ON CONFLICT DO NOTHING").format(
+                tbl=sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table)),
+                cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+                rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols))
+            try:
+                cur.execute(query, (json.dumps(dict((c, row[c]) for c in cols)),))
+            except psycopg2.Error as exc:
+                raise PostgresError("importing %s.%s failed at row %d of %s (key %s): %s. Nothing was imported "
+                                    "(one transaction); fix the cause (e.g. import parent tables first with "
+                                    "order) and run again" % (schema, table, number, path, json.dumps(key),
+                                                              str(exc).strip()))
+            if cur.rowcount == 1:
+                inserted += 1
+            else:
+                skipped += 1
+                if len(conflicts) < max_conflicts:
+                    conflicts.append({"table": "%s.%s" % (schema, table), "key": key})
+    return inserted, skipped, sorted(dropped), pk
+
+
+def import_export(conn, src, order=None, max_conflicts=1000):
+    """Re-insert an export in the caller's transaction; never deletes or updates."""
+    manifest = read_manifest(src)
+    verify_files(src, manifest)
+    result = {"inserted": {}, "skipped": {}, "conflicts": [], "dropped_columns": {}, "sequences": []}
+    total_skipped = 0
+    with conn.cursor() as cur:
+        for item in ordered_tables(manifest, order):
+            name = "%s.%s" % (item["schema"], item["table"])
+            inserted, skipped, dropped, pk = import_table(cur, src, item, result["conflicts"], max_conflicts)
+            result["inserted"][name] = inserted
+            result["skipped"][name] = skipped
+            total_skipped += skipped
+            if dropped:
+                result["dropped_columns"][name] = dropped
+            if inserted:
+                result["sequences"] += advance_sequences(cur, item["schema"], item["table"], pk)
+    result["total_inserted"] = sum(result["inserted"].values())
+    result["total_skipped"] = total_skipped
+    result["conflicts_truncated"] = total_skipped > len(result["conflicts"])
+    result["since"] = manifest.get("since")
+    return result
