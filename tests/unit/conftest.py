@@ -10,55 +10,22 @@ skipped database test is not coverage.
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
+import sys
 import uuid
 from typing import Iterator
 
 import psycopg2
 import pytest
 
-PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[dict]:
-    """Start a PostgreSQL cluster; yield connection parameters (host = socket dir)."""
-    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-        pytest.fail("PostgreSQL server binaries not found in %s: install postgresql-15 "
-                    "(make test does) or set PG_BIN" % PG_BIN)
-    base = tempfile.mkdtemp(prefix="rb-pgtest-")
-    os.chmod(base, 0o755)
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(base, pw.pw_uid, pw.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, log, port = os.path.join(base, "data"), os.path.join(base, "log"), _free_port()
-
-    def run(*cmd: str) -> None:
-        subprocess.run(prefix + list(cmd), check=True, cwd=base,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    run(os.path.join(PG_BIN, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
-        "-E", "UTF8", "--no-sync")
-    run(os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-l", log, "-w", "-o",
-        "-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off" % (base, port), "start")
-    try:
-        yield {"host": base, "port": port, "user": "postgres", "dbname": "postgres",
-               "bin": PG_BIN}
-    finally:
-        run(os.path.join(PG_BIN, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+    """A PostgreSQL cluster for the session (host = socket dir). Missing binaries fail the suite."""
+    with pg_cluster() as server:
+        yield server
 
 
 @pytest.fixture()
