@@ -150,6 +150,8 @@ verified:
   sample: true
 '''
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.backup import (
@@ -159,6 +161,9 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import 
 
 
 def run(params):
+    if params["sha256"] is not None and not re.match(r"^[0-9a-fA-F]{64}$", params["sha256"].strip()):
+        raise BackupError("sha256 must be 64 hexadecimal characters (as printed by sha256sum), got %r"
+                          % params["sha256"])
     deployed_at = parse_timestamp(params["deployed_at"], "deployed_at") if params["deployed_at"] else None
     result = {}
     if params["backup_dir"]:

@@ -117,6 +117,10 @@ def test_a_hostile_table_name_is_an_identifier_not_sql(capsys, app_db, pg_conn):
     ({"since": SINCE, "discover": "often"}, "discover"),
     ({"since": SINCE, "port": "fivefourthreetwo"}, "port"),
     ({"since": SINCE, "ssl_mode": "sometimes"}, "ssl_mode"),
+    ({"since": SINCE, "discover": True, "discover_columns": {"a": 1}}, "discover_columns"),
+    ({"since": SINCE, "tables": [{"table": "auth_user", "timestamp_column": "date_joined", "colour": "x"}]},
+     "colour"),
+    ({"since": SINCE, "connect_timeout": "soon"}, "connect_timeout"),
     ({"since": SINCE, "tables": [{"table": "auth_user", "timestamp_column": "date_joined", "where": "nonsense("}]},
      "counting rows of public.auth_user failed"),
 ])

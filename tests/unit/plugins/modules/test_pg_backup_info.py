@@ -187,6 +187,9 @@ def test_explicit_backup_newer_than_the_deployment_is_refused(capsys, dumps):
     ({"path": "/x", "deployed_at": "2026-11-24 10:00"}, "has no time zone"),
     ({"path": "/x", "require_predates_deployment": "maybe"}, "require_predates_deployment"),
     ({"path": "/x", "pg_restore_path": "/nonexistent/pg_restore"}, "does not exist"),
+    ({"path": "/x", "verify_data": "thoroughly"}, "verify_data"),
+    ({"path": "/x", "sha256": ["a", "b"]}, "sha256 must be 64 hexadecimal characters"),
+    ({"path": "/x", "sha256": "abc"}, "sha256 must be 64 hexadecimal characters"),
 ])
 def test_bad_input(capsys, args, message):
     result, failed = info(capsys, **args)
@@ -196,3 +199,11 @@ def test_bad_input(capsys, args, message):
 def test_bad_pg_restore_path_is_named(capsys, dumps):
     result, failed = info(capsys, path=dumps["custom"], pg_restore_path="/bin/no-such-pg_restore")
     assert failed and "pg_restore_path /bin/no-such-pg_restore is not an executable" in result["msg"]
+
+
+def test_pattern_matching_nothing_says_what_was_searched(capsys, dumps, tmp_path):
+    bdir = tmp_path / "backups"
+    bdir.mkdir()
+    shutil.copy(dumps["custom"], str(bdir / "od_1.dump"))
+    result, failed = info(capsys, backup_dir=str(bdir), pattern="other_*.sql")
+    assert failed and "no backup matching 'other_*.sql' in %s" % bdir in result["msg"]

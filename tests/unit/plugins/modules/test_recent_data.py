@@ -241,6 +241,9 @@ def test_csv_and_django_fixture_formats(capsys, pg_db, pg_conn, tmp_path):
     ({"since": "2026-11-24 10:00"}, "has no time zone"),
     ({"format": "xml"}, "value of format must be one of"),
     ({"force": "please"}, "force"),
+    ({"dest": "/etc/hostname"}, "dest /etc/hostname exists and is not a directory"),
+    ({"tables": [{"table": "auth_user", "timestamp_column": "date_joined", "where": "true; DROP TABLE x"}]},
+     "without ';'"),
 ])
 def test_export_bad_input(capsys, pg_db, tmp_path, args, message):
     base = dict(pg_db["module_args"], since=DEPLOYED, dest=str(tmp_path / "e"))
