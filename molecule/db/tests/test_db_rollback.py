@@ -1,0 +1,55 @@
+"""After db_rollback + data_recovery: pre-deployment schema back, no row lost."""
+import json
+
+
+def psql(host, db, query):
+    return host.check_output("runuser -u postgres -- psql -At -d %s -c %s", db, query).strip()
+
+
+def test_channels_tables_are_back_with_their_rows(host):
+    assert psql(host, "open_discussions", "SELECT count(*) FROM channels_channel") == "5"
+
+
+def test_the_bad_migration_row_is_gone(host):
+    assert psql(host, "open_discussions", "SELECT count(*) FROM django_migrations WHERE app = 'cleanup'") == "0"
+
+
+def test_no_row_written_since_the_deployment_is_lost(host):
+    before = json.loads(host.file("/tmp/counts_before.json").content_string)
+    assert int(psql(host, "open_discussions", "SELECT count(*) FROM auth_user")) == before["users"]
+    assert int(psql(host, "open_discussions", "SELECT count(*) FROM course_catalog_podcast")) == before["podcasts"]
+    assert psql(host, "open_discussions", "SELECT string_agg(username, ',' ORDER BY id) FROM auth_user WHERE id > 20") \
+        == "late1,late2,late3"
+
+
+def test_sequences_allow_new_rows(host):
+    out = psql(host, "open_discussions",
+               "BEGIN; INSERT INTO auth_user (username, date_joined) VALUES ('probe', now()) RETURNING id; ROLLBACK")
+    assert out.splitlines()[1] == "24"
+
+
+def test_previous_database_is_kept_and_scratch_is_gone(host):
+    names = psql(host, "postgres", "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database "
+                                   "WHERE datname LIKE 'open_discussions%'")
+    assert names == "open_discussions,open_discussions_pre_rollback_20261124T1100"
+    assert psql(host, "open_discussions_pre_rollback_20261124T1100",
+                "SELECT to_regclass('channels_channel') IS NULL") == "t"
+
+
+def test_restored_database_is_owned_by_the_application_role(host):
+    assert psql(host, "postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database "
+                                  "WHERE datname = 'open_discussions'") == "od_app"
+
+
+def test_dump_of_the_state_before_the_rollback_is_private(host):
+    dump = host.file("/backups/rollback/20261124T1100/open_discussions_pre_rollback.pgc")
+    assert dump.exists and dump.size > 0
+    assert dump.mode == 0o600 and dump.user == "postgres"
+    assert host.file("/backups/rollback/20261124T1100").mode == 0o700
+    assert host.run("runuser -u postgres -- pg_restore --list %s", dump.path).rc == 0
+
+
+def test_exported_rows_are_private(host):
+    export = "/backups/rollback/20261124T1100/recent-data"
+    for name in host.file(export).listdir():
+        assert host.file(export + "/" + name).mode == 0o600, name
