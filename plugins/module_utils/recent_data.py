@@ -424,15 +424,35 @@ def advance_sequences(cur, schema, table, pk):
     return moved
 
 
+def existing_row(cur, schema, table, key, cols):
+    """The row of the target with this primary key, as exported JSON would show it (None if absent)."""
+    if not key:
+        return None
+    query = sql.SQL("SELECT row_to_json(t)::text FROM {}.{} t WHERE {}").format(
+        sql.Identifier(schema), sql.Identifier(table),
+        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key))
+    cur.execute(query, list(key.values()))
+    found = cur.fetchone()
+    if found is None:
+        return None
+    row = json.loads(found[0])
+    return dict((c, row.get(c)) for c in cols)
+
+
 def import_table(cur, src, item, conflicts, max_conflicts):
-    """Insert one table's exported rows with ON CONFLICT DO NOTHING; return (inserted, skipped, dropped)."""
+    """Insert one table's exported rows with ON CONFLICT DO NOTHING.
+
+    Returns counts: inserted, already_present (an identical row is there: a re-run),
+    skipped (a different row holds the key or a unique value: a real conflict), and the
+    dropped columns and primary key.
+    """
     schema, table = item["schema"], item["table"]
     if not table_exists(cur, schema, table):
         raise SpecError("table %s.%s of the export does not exist in the restored database: restore the right "
                         "backup, or leave it out with order/tables" % (schema, table))
     target_cols = set(columns_of(cur, schema, table))
     pk = primary_key(cur, schema, table)
-    inserted = skipped = 0
+    counts = {"inserted": 0, "already_present": 0, "skipped": 0}
     dropped = set()
     path = os.path.join(src, item["file"])
     with open(path) as handle:
@@ -454,32 +474,35 @@ def import_table(cur, src, item, conflicts, max_conflicts):
                                     "order) and run again" % (schema, table, number, path, json.dumps(key),
                                                               str(exc).strip()))
             if cur.rowcount == 1:
-                inserted += 1
+                counts["inserted"] += 1
+            elif existing_row(cur, schema, table, key, cols) == dict((c, row[c]) for c in cols):
+                counts["already_present"] += 1
             else:
-                skipped += 1
+                counts["skipped"] += 1
                 if len(conflicts) < max_conflicts:
                     conflicts.append({"table": "%s.%s" % (schema, table), "key": key})
-    return inserted, skipped, sorted(dropped), pk
+    return counts, sorted(dropped), pk
 
 
 def import_export(conn, src, order=None, max_conflicts=1000):
     """Re-insert an export in the caller's transaction; never deletes or updates."""
     manifest = read_manifest(src)
     verify_files(src, manifest)
-    result = {"inserted": {}, "skipped": {}, "conflicts": [], "dropped_columns": {}, "sequences": []}
-    total_skipped = 0
+    result = {"inserted": {}, "already_present": {}, "skipped": {}, "conflicts": [], "dropped_columns": {},
+              "sequences": []}
     with conn.cursor() as cur:
         for item in ordered_tables(manifest, order):
             name = "%s.%s" % (item["schema"], item["table"])
-            inserted, skipped, dropped, pk = import_table(cur, src, item, result["conflicts"], max_conflicts)
-            result["inserted"][name] = inserted
-            result["skipped"][name] = skipped
-            total_skipped += skipped
+            counts, dropped, pk = import_table(cur, src, item, result["conflicts"], max_conflicts)
+            for what, number in counts.items():
+                result[what][name] = number
             if dropped:
                 result["dropped_columns"][name] = dropped
-            if inserted:
+            if counts["inserted"]:
                 result["sequences"] += advance_sequences(cur, item["schema"], item["table"], pk)
     result["total_inserted"] = sum(result["inserted"].values())
+    result["total_already_present"] = sum(result["already_present"].values())
+    total_skipped = sum(result["skipped"].values())
     result["total_skipped"] = total_skipped
     result["conflicts_truncated"] = total_skipped > len(result["conflicts"])
     result["since"] = manifest.get("since")

@@ -15,8 +15,9 @@ description:
   - Reads an export written by M(runbooks.rollback.recent_data_export) (format V(jsonl)), checks every
     file against the SHA-256 of its manifest, and inserts the rows in one transaction with
     C(INSERT ... ON CONFLICT DO NOTHING).
-  - Rows that conflict with a row of the restored database (same primary key or unique value) are
-    skipped and reported with their keys; they stay in the export files. Nothing is ever deleted or updated.
+  - Rows that conflict with a different row of the restored database (same primary key or unique value)
+    are skipped and reported with their keys; they stay in the export files. Rows already there,
+    identical (a re-run), are counted apart as already present. Nothing is ever deleted or updated.
   - Any other error rolls the whole import back and names the table, the row and its key.
   - Serial and identity sequences are advanced past the imported keys so the application does not collide.
   - Columns of the export that the restored table lacks are dropped and reported.
@@ -66,8 +67,18 @@ inserted:
   returned: success
   type: dict
   sample: {"public.auth_user": 3, "public.course_catalog_podcast": 2}
+already_present:
+  description: Rows already in the database, identical to the exported ones (an earlier import), per table.
+  returned: success
+  type: dict
+  sample: {"public.auth_user": 0, "public.course_catalog_podcast": 0}
+total_already_present:
+  description: Rows already present in all.
+  returned: success
+  type: int
+  sample: 0
 skipped:
-  description: Rows skipped on a key conflict, per table.
+  description: Rows skipped because a different row holds their key or a unique value, per table.
   returned: success
   type: dict
   sample: {"public.auth_user": 1, "public.course_catalog_podcast": 0}

@@ -126,10 +126,13 @@ def test_round_trip_through_a_real_restore_with_a_key_conflict(capsys, pg_db, pg
         cur.execute('INSERT INTO "weird ""ta ble""" (created_on) VALUES (now()) RETURNING id')
         assert cur.fetchone()[0] == 3
 
-    # A second import inserts nothing and changes nothing.
+    # A second import inserts nothing and changes nothing; what it imported before is
+    # recognised as already present, and only erin's row is still a conflict.
     result, failed = run_module(recent_data_import, import_args, capsys)
     assert not failed and result["total_inserted"] == 0 and result["changed"] is False
-    assert result["total_skipped"] == 6
+    assert result["total_already_present"] == 5
+    assert result["total_skipped"] == 1
+    assert result["conflicts"] == [{"table": "public.auth_user", "key": {"id": 5}}]
     restored.close()
 
 
