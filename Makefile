@@ -34,7 +34,8 @@ demo: images ## Build the demo production host and bring it up (the rollback its
 	molecule create -s default
 	molecule converge -s default
 	@echo
-	@echo "Demo production host 'rb-prod' is up (docker exec -it rb-prod bash)."
+	@echo "Demo production host 'rb-prod' is up (docker exec -it rb-prod bash;"
+	@echo "  . .venv/bin/activate && ansible all -m ping  uses inventories/demo)."
 	@echo "This stops after bringing the demo host up: the bad deployment and the rollback"
 	@echo "playbooks are not built yet (issues 4 and 5). 'make demo-destroy' removes the host."
 
