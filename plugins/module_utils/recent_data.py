@@ -47,6 +47,16 @@ def table_entry_spec():
     )
 
 
+def recent_rows_argument_spec():
+    """Options choosing the rows created since the deployment (see the recent_data doc fragment)."""
+    return dict(
+        since=dict(type="str", required=True),
+        tables=dict(type="list", elements="dict", options=table_entry_spec()),
+        discover=dict(type="bool", default=False),
+        discover_columns=dict(type="list", elements="str", default=list(DEFAULT_DISCOVER_COLUMNS)),
+    )
+
+
 def normalize_entries(entries):
     """Validate tables entries; fill label; refuse ';' in where."""
     out = []

@@ -20,54 +20,7 @@ author:
   - runbooks.rollback developers (@runbooks)
 extends_documentation_fragment:
   - runbooks.rollback.postgres
-options:
-  since:
-    description:
-      - Rows with a timestamp at or after this time are counted. ISO 8601 with a zone, or epoch seconds.
-    type: str
-    required: true
-  tables:
-    description:
-      - Tables to count and the timestamp column that says when a row was created.
-      - Default covers C(auth_user.date_joined) (label C(users)) and C(course_catalog_podcast.created_on)
-        (label C(podcasts)).
-    type: list
-    elements: dict
-    suboptions:
-      table:
-        description: Table name, as it is (quotes and spaces allowed; no quoting needed).
-        type: str
-        required: true
-      schema:
-        description: Schema of the table.
-        type: str
-        default: public
-      timestamp_column:
-        description: Column holding the creation time.
-        type: str
-        required: true
-      label:
-        description: Name used in RV(counts) and reports. Defaults to the table name.
-        type: str
-      where:
-        description:
-          - Extra SQL condition ANDed to the time condition. Trusted operator input, passed as SQL;
-            one condition, no C(;).
-        type: str
-      model:
-        description: Django model label (C(app.model)); used by the export, ignored here.
-        type: str
-  discover:
-    description:
-      - Also count every base table having a timestamp column named in O(discover_columns).
-        Entries of O(tables) win for the same table.
-    type: bool
-    default: false
-  discover_columns:
-    description: Column names that mark a creation time, in order of preference.
-    type: list
-    elements: str
-    default: [created_on, date_joined, created_at]
+  - runbooks.rollback.recent_data
 attributes:
   check_mode:
     description: Read-only; runs fully in check mode.
@@ -140,19 +93,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import (
     HAS_PSYCOPG2, PSYCOPG2_IMPORT_ERROR, PostgresError, connect, postgres_common_argument_spec)
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
-    DEFAULT_DISCOVER_COLUMNS, DEFAULT_TABLES, SpecError, normalize_entries, report, table_entry_spec)
+    DEFAULT_TABLES, SpecError, normalize_entries, recent_rows_argument_spec, report)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, isoformat, parse_timestamp)
 
 
 def argument_spec():
     spec = postgres_common_argument_spec()
-    spec.update(
-        since=dict(type="str", required=True),
-        tables=dict(type="list", elements="dict", options=table_entry_spec()),
-        discover=dict(type="bool", default=False),
-        discover_columns=dict(type="list", elements="str", default=list(DEFAULT_DISCOVER_COLUMNS)),
-    )
+    spec.update(recent_rows_argument_spec())
     return spec
 
 

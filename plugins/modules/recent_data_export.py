@@ -24,11 +24,8 @@ author:
   - runbooks.rollback developers (@runbooks)
 extends_documentation_fragment:
   - runbooks.rollback.postgres
+  - runbooks.rollback.recent_data
 options:
-  since:
-    description: Rows with a timestamp at or after this time are exported. ISO 8601 with a zone, or epoch seconds.
-    type: str
-    required: true
   dest:
     description: Directory to write the export to (one directory per rollback).
     type: path
@@ -41,45 +38,6 @@ options:
     type: str
     choices: [jsonl, csv, django_fixture]
     default: jsonl
-  tables:
-    description:
-      - Tables to export, as for M(runbooks.rollback.data_loss_report). Default C(auth_user.date_joined)
-        and C(course_catalog_podcast.created_on).
-      - For V(django_fixture) the model label is O(tables[].model), or derived from the table name
-        (C(auth_user) to C(auth.user), C(course_catalog_podcast) to C(course_catalog.podcast)).
-    type: list
-    elements: dict
-    suboptions:
-      table:
-        description: Table name, as it is.
-        type: str
-        required: true
-      schema:
-        description: Schema of the table.
-        type: str
-        default: public
-      timestamp_column:
-        description: Column holding the creation time.
-        type: str
-        required: true
-      label:
-        description: Name used in reports.
-        type: str
-      where:
-        description: Extra SQL condition (trusted operator input, no C(;)).
-        type: str
-      model:
-        description: Django model label (C(app.model)) for V(django_fixture).
-        type: str
-  discover:
-    description: Also export every base table with a column named in O(discover_columns).
-    type: bool
-    default: false
-  discover_columns:
-    description: Column names that mark a creation time.
-    type: list
-    elements: str
-    default: [created_on, date_joined, created_at]
   force:
     description: Replace an existing export in O(dest).
     type: bool
@@ -143,21 +101,18 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import (
     HAS_PSYCOPG2, PSYCOPG2_IMPORT_ERROR, PostgresError, connect, postgres_common_argument_spec)
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
-    DEFAULT_DISCOVER_COLUMNS, DEFAULT_TABLES, SpecError, export, file_name, normalize_entries, report,
-    table_entry_spec, write_manifest)
+    DEFAULT_TABLES, SpecError, export, file_name, normalize_entries, recent_rows_argument_spec, report,
+    write_manifest)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, parse_timestamp)
 
 
 def argument_spec():
     spec = postgres_common_argument_spec()
+    spec.update(recent_rows_argument_spec())
     spec.update(
-        since=dict(type="str", required=True),
         dest=dict(type="path", required=True),
         format=dict(type="str", default="jsonl", choices=["jsonl", "csv", "django_fixture"]),
-        tables=dict(type="list", elements="dict", options=table_entry_spec()),
-        discover=dict(type="bool", default=False),
-        discover_columns=dict(type="list", elements="str", default=list(DEFAULT_DISCOVER_COLUMNS)),
         force=dict(type="bool", default=False),
     )
     return spec

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from playbook_runner import run_playbook
+
 PLAYBOOK = """
 - name: Decide
   hosts: localhost
@@ -24,16 +21,8 @@ def hours_ago(hours: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def play(tmp_path, **extra_vars) -> subprocess.CompletedProcess:
-    book = tmp_path / "decide.yml"
-    book.write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".work", "collections"),
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=" + sys.executable,
-           "-e", json.dumps(extra_vars), str(book)]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+def play(tmp_path, **extra_vars):
+    return run_playbook(tmp_path, PLAYBOOK, extra_vars)
 
 
 def test_allowed_rollback_passes_and_shows_the_row(tmp_path):

@@ -1,12 +1,8 @@
 """The preflight role's confirmation for production, through real ansible-playbook runs."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+from playbook_runner import run_playbook
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK = """
 - name: Preflight
   hosts: localhost
@@ -18,16 +14,10 @@ PLAYBOOK = """
 """
 
 
-def play(tmp_path, with_deployed_at=True, **extra_vars) -> subprocess.CompletedProcess:
-    book = tmp_path / "preflight.yml"
-    book.write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".work", "collections"),
-               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0")
+def play(tmp_path, with_deployed_at=True, **extra_vars):
     if with_deployed_at:
         extra_vars.setdefault("preflight_deployed_at", "2026-11-24T10:00:00Z")
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=" + sys.executable, "-e", json.dumps(extra_vars), str(book)]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    return run_playbook(tmp_path, PLAYBOOK, extra_vars)
 
 
 def test_production_without_confirmation_is_refused(tmp_path):

@@ -68,6 +68,24 @@ def rows(conn, query):
         return cur.fetchall()
 
 
+@pytest.fixture()
+def app_data(pg_conn):
+    """The good schema, its rows, and the rows written after the deployment."""
+    with pg_conn.cursor() as cur:
+        cur.execute(SCHEMA)
+        cur.execute(AFTER_DEPLOYMENT)
+    return pg_conn
+
+
+@pytest.fixture()
+def exported(capsys, pg_db, app_data, tmp_path):
+    """app_data exported (jsonl) to tmp_path/export; returns the directory."""
+    dest = tmp_path / "export"
+    result, failed = run_module(recent_data_export, export_args(pg_db, dest), capsys)
+    assert not failed, result
+    return dest
+
+
 def export_args(db, dest, **extra):
     return dict(db["module_args"], since=DEPLOYED, dest=str(dest), tables=TABLES, **extra)
 
@@ -137,12 +155,8 @@ def test_round_trip_through_a_real_restore_with_a_key_conflict(capsys, pg_db, pg
 
 
 def test_import_rolls_back_everything_on_an_error_and_names_the_row(
-        capsys, pg_db, pg_conn, pg_server, scratch_db, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
-    dest = tmp_path / "export"
-    run_module(recent_data_export, export_args(pg_db, dest), capsys)
+        capsys, pg_db, pg_server, scratch_db, exported):
+    dest = exported
     restored = psycopg2.connect(host=pg_server["host"], port=pg_server["port"], user="postgres", dbname=scratch_db)
     restored.autocommit = True
     with restored.cursor() as cur:
@@ -157,12 +171,8 @@ def test_import_rolls_back_everything_on_an_error_and_names_the_row(
     restored.close()
 
 
-def test_tampered_export_is_refused_before_anything_is_written(capsys, pg_db, pg_conn, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
-    dest = tmp_path / "export"
-    run_module(recent_data_export, export_args(pg_db, dest), capsys)
+def test_tampered_export_is_refused_before_anything_is_written(capsys, pg_db, pg_conn, exported):
+    dest = exported
     with pg_conn.cursor() as cur:
         cur.execute("DELETE FROM course_catalog_podcast WHERE created_on >= %s", (DEPLOYED,))
         cur.execute("DELETE FROM auth_user WHERE date_joined >= %s", (DEPLOYED,))
@@ -173,12 +183,8 @@ def test_tampered_export_is_refused_before_anything_is_written(capsys, pg_db, pg
     assert rows(pg_conn, "SELECT count(*) FROM auth_user")[0][0] == 2
 
 
-def test_import_check_mode_reports_and_rolls_back(capsys, pg_db, pg_conn, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
-    dest = tmp_path / "export"
-    run_module(recent_data_export, export_args(pg_db, dest), capsys)
+def test_import_check_mode_reports_and_rolls_back(capsys, pg_db, pg_conn, exported):
+    dest = exported
     with pg_conn.cursor() as cur:
         cur.execute("DELETE FROM course_catalog_podcast WHERE created_on >= %s", (DEPLOYED,))
     result, failed = run_module(recent_data_import, dict(pg_db["module_args"], src=str(dest), _ansible_check_mode=True),
@@ -188,10 +194,7 @@ def test_import_check_mode_reports_and_rolls_back(capsys, pg_db, pg_conn, tmp_pa
     assert rows(pg_conn, "SELECT count(*) FROM course_catalog_podcast")[0][0] == 1
 
 
-def test_export_check_mode_writes_nothing(capsys, pg_db, pg_conn, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
+def test_export_check_mode_writes_nothing(capsys, pg_db, app_data, tmp_path):
     dest = tmp_path / "export"
     result, failed = run_module(recent_data_export, export_args(pg_db, dest, _ansible_check_mode=True), capsys)
     assert not failed
@@ -200,12 +203,8 @@ def test_export_check_mode_writes_nothing(capsys, pg_db, pg_conn, tmp_path):
     assert not dest.exists()
 
 
-def test_existing_export_is_never_overwritten_without_force(capsys, pg_db, pg_conn, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
-    dest = tmp_path / "export"
-    run_module(recent_data_export, export_args(pg_db, dest), capsys)
+def test_existing_export_is_never_overwritten_without_force(capsys, pg_db, exported):
+    dest = exported
     first = (dest / "manifest.json").read_text()
     result, failed = run_module(recent_data_export, export_args(pg_db, dest), capsys)
     assert failed and "never overwritten" in result["msg"] and "force=true" in result["msg"]
@@ -214,10 +213,7 @@ def test_existing_export_is_never_overwritten_without_force(capsys, pg_db, pg_co
     assert not failed
 
 
-def test_csv_and_django_fixture_formats(capsys, pg_db, pg_conn, tmp_path):
-    with pg_conn.cursor() as cur:
-        cur.execute(SCHEMA)
-        cur.execute(AFTER_DEPLOYMENT)
+def test_csv_and_django_fixture_formats(capsys, pg_db, app_data, tmp_path):
     result, failed = run_module(recent_data_export, export_args(pg_db, tmp_path / "csv", format="csv"), capsys)
     assert not failed
     lines = (tmp_path / "csv" / "public.auth_user.csv").read_text().splitlines()
