@@ -16,16 +16,21 @@ def test_the_bad_migration_row_is_gone(host):
 
 def test_no_row_written_since_the_deployment_is_lost(host):
     before = json.loads(host.file("/tmp/counts_before.json").content_string)
-    assert int(psql(host, "open_discussions", "SELECT count(*) FROM auth_user")) == before["users"]
+    # + the user who signed up between the two runs of the rollback
+    assert int(psql(host, "open_discussions", "SELECT count(*) FROM auth_user")) == before["users"] + 1
     assert int(psql(host, "open_discussions", "SELECT count(*) FROM course_catalog_podcast")) == before["podcasts"]
     assert psql(host, "open_discussions", "SELECT string_agg(username, ',' ORDER BY id) FROM auth_user WHERE id > 20") \
-        == "late1,late2,late3"
+        == "late1,late2,late3,after_rollback"
+
+
+def test_the_second_run_did_not_restore_over_newer_data(host):
+    assert psql(host, "open_discussions", "SELECT count(*) FROM auth_user WHERE username = 'after_rollback'") == "1"
 
 
 def test_sequences_allow_new_rows(host):
     out = psql(host, "open_discussions",
                "BEGIN; INSERT INTO auth_user (username, date_joined) VALUES ('probe', now()) RETURNING id; ROLLBACK")
-    assert out.splitlines()[1] == "24"
+    assert out.splitlines()[1] == "25"
 
 
 def test_previous_database_is_kept_and_scratch_is_gone(host):
@@ -53,3 +58,10 @@ def test_exported_rows_are_private(host):
     export = "/backups/rollback/20261124T1100/recent-data"
     for name in host.file(export).listdir():
         assert host.file(export + "/" + name).mode == 0o600, name
+
+
+def test_services_are_back_and_maintenance_is_off(host):
+    for program in ("web", "celery_worker", "celery_beat", "nginx"):
+        assert " RUNNING " in host.check_output("supervisorctl status %s", program), program
+    assert not host.file("/var/www/maintenance/on").exists
+    assert host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/") == "200"
