@@ -30,10 +30,15 @@ scenario    0-2h  2-24h  24-48h  48h+
 A critical incident may still be rolled back in the 24-48h window (fix forward is only
 preferred there); from 48 h the data written since makes a restore too costly: fix forward
 only. ``override`` with a reason allows any cell and is recorded as such.
+``cautions()`` names the two allowed cases an operator should be warned about: a critical
+rollback in the 24-48h window, and an override against the matrix.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, division, print_function, annotations
 __metaclass__ = type
+
+import datetime
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 DEFAULT_WINDOWS = {"acceptable_until": 2.0, "critical_only_until": 24.0, "fix_forward_from": 48.0}
 CLOCK_SKEW_TOLERANCE_HOURS = 5.0 / 60.0
@@ -80,7 +85,7 @@ class DecisionError(ValueError):
     """Input the matrix cannot decide on; the message says what to fix."""
 
 
-def normalize_windows(windows=None):
+def normalize_windows(windows: Optional[Mapping[str, Any]] = None) -> Dict[str, float]:
     """Return validated window boundaries (hours), filling defaults."""
     merged = dict(DEFAULT_WINDOWS)
     for key, value in (windows or {}).items():
@@ -100,7 +105,7 @@ def normalize_windows(windows=None):
     return merged
 
 
-def window_index(hours, windows):
+def window_index(hours: float, windows: Mapping[str, float]) -> int:
     """Index into WINDOWS for hours since deployment; each window is [start, end)."""
     if hours < windows["acceptable_until"]:
         return 0
@@ -111,7 +116,7 @@ def window_index(hours, windows):
     return 3
 
 
-def scenario_number(scenario):
+def scenario_number(scenario: Union[int, str]) -> int:
     """1/2/3 from an int, a digit string or critical/major/minor."""
     if isinstance(scenario, bool):
         scenario = str(scenario)
@@ -123,8 +128,9 @@ def scenario_number(scenario):
     raise DecisionError("scenario %r is unknown; use 1 (critical), 2 (major) or 3 (minor)" % (scenario,))
 
 
-def scenario_from_symptoms(symptoms):
+def scenario_from_symptoms(symptoms: Iterable[str]) -> int:
     """The most severe scenario among observed symptoms."""
+    symptoms = [symptoms] if isinstance(symptoms, str) else list(symptoms or [])
     if not symptoms:
         raise DecisionError("symptoms is empty; name at least one observed symptom or give scenario")
     unknown = [s for s in symptoms if str(s).strip().lower() not in SYMPTOMS]
@@ -134,7 +140,8 @@ def scenario_from_symptoms(symptoms):
     return min(SYMPTOMS[str(s).strip().lower()] for s in symptoms)
 
 
-def decide(hours, scenario, override=False, override_reason=None, windows=None):
+def decide(hours: float, scenario: int, override: bool = False, override_reason: Optional[str] = None,
+           windows: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Apply the matrix. ``hours`` since deployment (>= 0), ``scenario`` 1/2/3.
 
     Returns a dict: window, window_action, data_loss_risk, scenario, scenario_name,
@@ -178,7 +185,7 @@ def decide(hours, scenario, override=False, override_reason=None, windows=None):
     }
 
 
-def hours_between(deployed_at, now):
+def hours_between(deployed_at: datetime.datetime, now: datetime.datetime) -> float:
     """Hours from deployed_at to now; small negative skew is treated as 0."""
     hours = (now - deployed_at).total_seconds() / 3600.0
     if hours < 0:
@@ -187,3 +194,22 @@ def hours_between(deployed_at, now):
         raise DecisionError("deployed_at %s is %.1f h in the future of now %s: check the clocks and the "
                             "time zone given" % (deployed_at.isoformat(), -hours, now.isoformat()))
     return hours
+
+
+def cautions(decision: Mapping[str, Any]) -> List[str]:
+    """Warnings an operator should see next to an allowed rollback (empty when none).
+
+    A critical incident in the 24-48h window is allowed, but fix forward is preferred
+    there and a day or more of writes is at stake; an override is allowed against the
+    matrix.  Both are said out loud in the log, not only in ``reason``.
+    """
+    warnings = []
+    if decision["allowed_by_matrix"] and decision["window"] == WINDOWS[2][0]:
+        warnings.append("Rollback allowed for a %s incident in the %s window, but fix forward is preferred "
+                        "there (data-loss risk %s): export the rows written since the deployment before "
+                        "restoring." % (decision["scenario_name"], decision["window"], decision["data_loss_risk"]))
+    if decision["overridden"]:
+        warnings.append("Rollback allowed by override against the matrix (%s window, scenario %d %s: %s): %s"
+                        % (decision["window"], decision["scenario"], decision["scenario_name"],
+                           decision["window_action"], decision["override_reason"]))
+    return warnings

@@ -20,6 +20,8 @@ description:
   - "Scenarios: 1 critical = immediate rollback, 2 major = rollback within 24 h, 3 minor = fix forward."
   - "Rollback allowed: critical in 0-2h, 2-24h and 24-48h; major in 0-2h and 2-24h; minor never.
     O(override) with O(override_reason) allows any case and is reported as overridden."
+  - "A critical rollback in the 24-48h window (fix forward preferred) and an override against the
+    matrix are allowed with a warning in the log."
   - Never changes anything on the target.
 author:
   - runbooks.rollback developers (@runbooks)
@@ -175,7 +177,7 @@ override_reason:
   sample: null
 reason:
   description: One line for humans.
-  returned: always
+  returned: success, and in the failure of O(fail_on_denied=true)
   type: str
   sample: "Deployed 1.5 h ago (0-2h window: rollback acceptable, data-loss risk minimal); scenario 1 critical calls for
     immediate rollback: rollback allowed."
@@ -184,7 +186,7 @@ reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.decision import (
-    DecisionError, decide, hours_between, scenario_from_symptoms, scenario_number)
+    DecisionError, cautions, decide, hours_between, scenario_from_symptoms, scenario_number)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, isoformat, parse_timestamp, utcnow)
 
@@ -230,6 +232,8 @@ def main():
         result = run(module.params)
     except (DecisionError, TimestampError) as exc:
         module.fail_json(msg=str(exc))
+    for warning in cautions(result):
+        module.warn(warning)
     if module.params["fail_on_denied"] and not result["rollback_allowed"]:
         module.fail_json(msg=result["reason"] + " Set override=true with override_reason to proceed anyway.",
                          **result)

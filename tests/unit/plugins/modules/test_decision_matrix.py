@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.decision import (
-    DecisionError, decide, hours_between, normalize_windows, scenario_from_symptoms, scenario_number)
+    DecisionError, cautions, decide, hours_between, normalize_windows, scenario_from_symptoms, scenario_number)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, parse_timestamp)
 
@@ -47,6 +47,24 @@ def test_every_cell_of_the_matrix(scenario, column):
     assert result["allowed_by_matrix"] is ALLOWED[scenario][column]
     assert result["overridden"] is False
     assert ("rollback allowed" if ALLOWED[scenario][column] else "rollback denied") in result["reason"]
+
+
+@pytest.mark.parametrize("scenario", [1, 2, 3])
+@pytest.mark.parametrize("column", [0, 1, 2, 3])
+def test_only_a_critical_rollback_in_the_24_48h_window_is_cautioned(scenario, column):
+    warnings = cautions(decide(SAMPLE_HOURS[column], scenario))
+    if (scenario, column) == (1, 2):
+        assert len(warnings) == 1
+        assert "24-48h window, but fix forward is preferred" in warnings[0]
+        assert "data-loss risk moderate" in warnings[0]
+    else:
+        assert warnings == []
+
+
+def test_an_override_against_the_matrix_is_cautioned_with_its_reason():
+    warnings = cautions(decide(72.0, 2, override=True, override_reason="approved by the data owner"))
+    assert warnings == ["Rollback allowed by override against the matrix (48h+ window, scenario 2 major: "
+                        "fix forward only): approved by the data owner"]
 
 
 @pytest.mark.parametrize("hours, scenario, action", [
@@ -129,6 +147,10 @@ def test_unknown_symptom_lists_the_known_ones():
         scenario_from_symptoms(["site_down", "aliens"])
     assert "'aliens'" in str(err.value)
     assert "site_down" in str(err.value) and "typo" in str(err.value)
+
+
+def test_a_single_symptom_string_is_one_symptom():
+    assert scenario_from_symptoms("site_down") == 1
 
 
 def test_empty_symptoms_are_refused():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.runbooks.rollback.plugins.modules import rollback_decision
-from module_runner import run_module
+from module_runner import run_module, warning_messages
 
 NOW = "2026-11-24T12:00:00Z"
 
@@ -62,6 +62,26 @@ def test_override_passes_fail_on_denied(capsys):
     assert result["overridden"] is True and result["rollback_allowed"] is True
 
 
+def test_critical_rollback_in_the_24_48h_window_is_allowed_with_a_warning(capsys):
+    result, failed = decide(capsys, deployed_at="2026-11-23T00:00:00Z", scenario="critical")
+    assert not failed
+    assert result["window"] == "24-48h" and result["rollback_allowed"] is True
+    assert any("fix forward is preferred" in w for w in warning_messages(result)), result
+
+
+def test_an_allowed_rollback_in_the_first_window_has_no_warning(capsys):
+    result, failed = decide(capsys, deployed_at="2026-11-24T11:00:00Z", scenario="critical")
+    assert not failed and warning_messages(result) == []
+
+
+def test_an_override_is_warned_about_in_the_log(capsys):
+    result, failed = decide(capsys, deployed_at="2026-11-20T12:00:00Z", scenario="2", override=True,
+                            override_reason="approved by the data owner")
+    assert not failed
+    assert any("override against the matrix" in w and "approved by the data owner" in w
+               for w in warning_messages(result)), result
+
+
 def test_now_defaults_to_the_current_time(capsys):
     result, failed = run_module(rollback_decision, {"deployed_at": "2020-01-01T00:00:00Z", "scenario": "1"},
                                 capsys)
@@ -82,13 +102,23 @@ def test_epoch_deployed_at(capsys):
     ({"deployed_at": "2026-11-24T13:00:00Z", "scenario": "1"}, "in the future"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "5"}, "scenario '5' is unknown"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": ["gremlins"]}, "unknown symptom"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": []}, "symptoms is empty"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": {"site": "down"}}, "argument 'symptoms' is of type dict"),
+    ({"deployed_at": "2026-11-24T10:00:00+25:00", "scenario": "1"}, "not an ISO 8601 time"),
     ({"deployed_at": "2026-11-24T10:00:00Z"}, "one of the following is required: scenario, symptoms"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "symptoms": ["typo"]}, "mutually exclusive"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "override": True},
      "override is True but all of the following are missing: override_reason"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "override": True, "override_reason": "  "},
+     "override=true needs override_reason"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "override": "perhaps"}, "override"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "windows": {"acceptable_until": 30}},
      "positive and increasing"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "windows": {"acceptable_until": -1}},
+     "positive and increasing"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "windows": {"fix_fwd": 3}},
+     "Unsupported parameters"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "windows": "soon"}, "dictionary requested"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "windows": {"acceptable_until": "x"}},
      "acceptable_until"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "1", "fail_on_denied": "sometimes"}, "fail_on_denied"),
