@@ -5,11 +5,14 @@
 
 Formats: plain SQL (optionally gzip), custom (``PGDMP`` magic), tar (ustar with
 ``toc.dat``) and directory (``toc.dat`` inside).  Plain dumps must start with the
-pg_dump header and end with the "dump complete" trailer; the others must be listable
-by ``pg_restore --list``.  Files are streamed: memory does not grow with their size.
+pg_dump header and end with the "dump complete" trailer: an uncompressed one is read
+only at its head and its tail, a gzip one is decompressed to its end (the trailer is
+there, and the gzip CRC catches a damaged stream).  The others must be listable by
+``pg_restore --list`` and, by default, readable to their end.  Memory does not grow
+with the size of the backup.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, division, print_function, annotations
 __metaclass__ = type
 
 import datetime
@@ -21,6 +24,9 @@ import os
 import shutil
 import subprocess
 import zlib
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+
+from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
 
 PLAIN_HEADER = b"-- PostgreSQL database dump"
 PLAIN_TRAILER = b"-- PostgreSQL database dump complete"
@@ -30,14 +36,22 @@ CHUNK = 1024 * 1024
 
 
 class BackupError(Exception):
-    """The backup cannot be used; the message names the file and the fix."""
+    """The backup cannot be used; the message names the file and the fix.
+
+    ``details`` holds result fields worth returning with the failure (e.g. the
+    candidates considered in a backup directory).
+    """
+
+    def __init__(self, message: str, details: Optional[Dict[str, Any]] = None) -> None:
+        super(BackupError, self).__init__(message)
+        self.details = details or {}
 
 
-def _fix(path):
+def _fix(path: str) -> str:
     return "take a new dump or pass path= to another backup (%s)" % path
 
 
-def detect(path):
+def detect(path: str) -> Tuple[str, str]:
     """Return (format, compression) of a backup path, or raise BackupError."""
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, "toc.dat")):
@@ -67,13 +81,28 @@ def detect(path):
                       "directory format signature; %s" % (path, PLAIN_HEADER.decode(), _fix(path)))
 
 
-def _check_plain_stream(path, chunks):
+def _stream_head_and_tail(chunks: Iterable[bytes]) -> Tuple[bytes, bytes]:
+    """First HEAD_BYTES and last TAIL_BYTES of a stream read to its end."""
     head = b""
     tail = b""
     for chunk in chunks:
         if len(head) < HEAD_BYTES:
             head += chunk[:HEAD_BYTES - len(head)]
         tail = (tail + chunk)[-TAIL_BYTES:]
+    return head, tail
+
+
+def _file_head_and_tail(path: str) -> Tuple[bytes, bytes]:
+    """First HEAD_BYTES and last TAIL_BYTES of a file, without reading what lies between."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - TAIL_BYTES))
+        tail = handle.read(TAIL_BYTES)
+    return head, tail
+
+
+def _check_plain(path: str, head: bytes, tail: bytes) -> None:
     if PLAIN_HEADER not in head:
         raise BackupError("backup %s has no pg_dump header (%r) at its start; %s"
                           % (path, PLAIN_HEADER.decode(), _fix(path)))
@@ -82,7 +111,7 @@ def _check_plain_stream(path, chunks):
                           % (path, PLAIN_TRAILER.decode()[3:], _fix(path)))
 
 
-def _file_chunks(path):
+def _file_chunks(path: str) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         while True:
             chunk = handle.read(CHUNK)
@@ -91,7 +120,7 @@ def _file_chunks(path):
             yield chunk
 
 
-def _gzip_chunks(path):
+def _gzip_chunks(path: str) -> Iterator[bytes]:
     try:
         with gzip.open(path, "rb") as handle:
             while True:
@@ -104,7 +133,7 @@ def _gzip_chunks(path):
                           % (path, exc, _fix(path)))
 
 
-def find_pg_restore(explicit=None):
+def find_pg_restore(explicit: Optional[str] = None) -> str:
     if explicit:
         if not os.access(explicit, os.X_OK):
             raise BackupError("pg_restore_path %s is not an executable" % explicit)
@@ -119,7 +148,7 @@ def find_pg_restore(explicit=None):
                       "PostgreSQL client (postgresql-client) or pass pg_restore_path")
 
 
-def list_archive(path, pg_restore):
+def list_archive(path: str, pg_restore: str) -> int:
     """Run pg_restore --list; return the number of TOC entries."""
     proc = subprocess.run([pg_restore, "--list", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           check=False)
@@ -130,7 +159,7 @@ def list_archive(path, pg_restore):
                if line.strip() and not line.startswith(";"))
 
 
-def read_archive_data(path, pg_restore):
+def read_archive_data(path: str, pg_restore: str) -> None:
     """Read every data block of a custom/tar/directory archive (restore into /dev/null).
 
     ``pg_restore --list`` reads only the table of contents: a dump cut in its data
@@ -145,30 +174,36 @@ def read_archive_data(path, pg_restore):
                           "end (exit %d): %s; %s" % (path, proc.returncode, detail, _fix(path)))
 
 
-def sha256_of(path):
+def sha256_of(path: str) -> str:
     digest = hashlib.sha256()
     for chunk in _file_chunks(path):
         digest.update(chunk)
     return digest.hexdigest()
 
 
-def size_of(path):
+def size_of(path: str) -> int:
     if os.path.isdir(path):
         return sum(os.path.getsize(os.path.join(root, name))
                    for root, _dirs, names in os.walk(path) for name in names)
     return os.path.getsize(path)
 
 
-def verify(path, pg_restore_path=None, verify_data=True):
+def verify(path: str, pg_restore_path: Optional[str] = None, verify_data: bool = True) -> Dict[str, Any]:
     """Verify a backup; return a dict with format, compression, size_bytes, toc_entries, data_verified.
 
-    Plain SQL is always read whole (header and trailer, gzip stream to its end).  Archives
-    are listed, and with ``verify_data`` read to the end as well.
+    Plain SQL: header and trailer (pg_dump writes the trailer last, so it proves the dump
+    ran to completion); an uncompressed file is read only at its head and tail, a gzip
+    stream is decompressed to its end.  Archives are listed, and with ``verify_data`` read
+    to the end as well.
     """
     fmt, compression = detect(path)
     toc_entries = None
     if fmt == "plain":
-        _check_plain_stream(path, _gzip_chunks(path) if compression == "gzip" else _file_chunks(path))
+        if compression == "gzip":
+            head, tail = _stream_head_and_tail(_gzip_chunks(path))
+        else:
+            head, tail = _file_head_and_tail(path)
+        _check_plain(path, head, tail)
     else:
         pg_restore = find_pg_restore(pg_restore_path)
         toc_entries = list_archive(path, pg_restore)
@@ -178,11 +213,11 @@ def verify(path, pg_restore_path=None, verify_data=True):
             "toc_entries": toc_entries, "data_verified": fmt == "plain" or bool(verify_data)}
 
 
-def mtime_utc(path):
+def mtime_utc(path: str) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(os.stat(path).st_mtime, tz=datetime.timezone.utc)
 
 
-def candidates(backup_dir, pattern):
+def candidates(backup_dir: str, pattern: str) -> List[Tuple[str, datetime.datetime]]:
     """Backups in backup_dir matching pattern, newest first: list of (path, mtime)."""
     if not os.path.isdir(backup_dir):
         raise BackupError("backup_dir %s is not a directory; check the path (the runbook's default "
@@ -197,16 +232,20 @@ def candidates(backup_dir, pattern):
     return found
 
 
-def choose(backup_dir, pattern, deployed_at=None, pg_restore_path=None, verify_data=True):
+def choose(backup_dir: str, pattern: str, deployed_at: Optional[datetime.datetime] = None,
+           pg_restore_path: Optional[str] = None, verify_data: bool = True
+           ) -> Tuple[str, Dict[str, Any], List[Dict[str, Any]]]:
     """Pick the newest verified backup older than deployed_at.
 
-    Returns (path, considered) where considered lists {path, created_at, rejected} dicts.
+    Returns (path, verification, considered): ``verification`` is verify()'s result for
+    the chosen backup (it is not read a second time); ``considered`` lists
+    {path, created_at, rejected} dicts, newest first.
     """
-    considered = []
+    considered: List[Dict[str, Any]] = []
     chosen = None
+    verification: Dict[str, Any] = {}
     for path, created in candidates(backup_dir, pattern):
-        entry = {"path": path, "created_at": created.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                 "rejected": None}
+        entry: Dict[str, Any] = {"path": path, "created_at": isoformat(created), "rejected": None}
         considered.append(entry)
         if chosen is not None:
             entry["rejected"] = "older than the chosen backup"
@@ -215,14 +254,17 @@ def choose(backup_dir, pattern, deployed_at=None, pg_restore_path=None, verify_d
             entry["rejected"] = "taken after the deployment"
             continue
         try:
-            verify(path, pg_restore_path, verify_data)
+            verification = verify(path, pg_restore_path, verify_data)
         except BackupError as exc:
             entry["rejected"] = str(exc)
             continue
         chosen = path
     if chosen is None:
         if not considered:
-            raise BackupError("no backup matching %r in %s; check backup_dir and pattern" % (pattern, backup_dir))
-        raise BackupError("no usable backup in %s older than the deployment: %s"
-                          % (backup_dir, "; ".join("%s: %s" % (c["path"], c["rejected"]) for c in considered)))
-    return chosen, considered
+            raise BackupError("no backup matching %r in %s; check backup_dir and pattern (hidden files are "
+                              "ignored)" % (pattern, backup_dir), {"candidates": considered})
+        raise BackupError("no usable backup in %s%s: %s; pass path= to a verified backup or take a new dump"
+                          % (backup_dir, " older than the deployment" if deployed_at is not None else "",
+                             "; ".join("%s: %s" % (c["path"], c["rejected"]) for c in considered)),
+                          {"candidates": considered})
+    return chosen, verification, considered

@@ -16,8 +16,10 @@ description:
     matching O(pattern) that was taken before O(deployed_at)) and verifies it without restoring it.
   - Detects the format (plain SQL, custom, directory, tar; gzip-compressed plain SQL).
   - Plain SQL must start with the pg_dump header and end with the "dump complete" trailer
-    (a truncated dump has none); custom, directory and tar backups must be listable by
-    C(pg_restore --list). Files are streamed, never loaded whole.
+    (a truncated dump has none); an uncompressed dump is read only at its head and its tail,
+    a gzip one is decompressed to its end (streamed), so a damaged gzip stream is caught too.
+  - Custom, directory and tar backups must be listable by C(pg_restore --list) and, with
+    O(verify_data), readable to their end. Files are streamed, never loaded whole.
   - Read-only; the same in check mode.
 author:
   - runbooks.rollback developers (@runbooks)
@@ -54,7 +56,8 @@ options:
     description:
       - For custom, directory and tar backups, also read every data block (C(pg_restore -f /dev/null)).
         C(pg_restore --list) alone reads only the table of contents and passes a dump cut in its data.
-      - Costs one sequential read of the backup; plain SQL dumps are always read whole.
+      - Costs one sequential read of the backup. Plain SQL dumps are checked by their header and
+        trailer whatever this option says.
     type: bool
     default: true
   pg_restore_path:
@@ -132,14 +135,19 @@ toc_entries:
   type: int
   sample: 42
 candidates:
-  description: Backups considered in O(backup_dir), newest first, with why each was rejected.
+  description:
+    - Backups considered in O(backup_dir), newest first, with why each was rejected (null for the
+      chosen one). Also returned with the failure when no backup qualifies.
   returned: when backup_dir given
   type: list
   elements: dict
   sample: [{"path": "/backups/postgresql/od_2.dump", "created_at": "2026-11-24T11:00:00Z",
             "rejected": "taken after the deployment"}]
 data_verified:
-  description: Whether every data block was read (always for plain SQL; archives with O(verify_data)).
+  description:
+    - Whether the backup is known complete to the end of its data. Plain SQL by its trailer
+      (gzip also by its CRC, read to the end), so always true; custom, directory and tar with
+      O(verify_data), by reading every data block.
   returned: success
   type: bool
   sample: true
@@ -167,13 +175,14 @@ def run(params):
     deployed_at = parse_timestamp(params["deployed_at"], "deployed_at") if params["deployed_at"] else None
     result = {}
     if params["backup_dir"]:
-        path, considered = choose(params["backup_dir"], params["pattern"],
-                                  deployed_at if params["require_predates_deployment"] else None,
-                                  params["pg_restore_path"], params["verify_data"])
+        path, verification, considered = choose(params["backup_dir"], params["pattern"],
+                                                deployed_at if params["require_predates_deployment"] else None,
+                                                params["pg_restore_path"], params["verify_data"])
         result["candidates"] = considered
     else:
         path = params["path"]
-    result.update(verify(path, params["pg_restore_path"], params["verify_data"]))
+        verification = verify(path, params["pg_restore_path"], params["verify_data"])
+    result.update(verification)
     created = mtime_utc(path)
     predates = None if deployed_at is None else created < deployed_at
     if predates is False and params["require_predates_deployment"]:
@@ -214,7 +223,9 @@ def main():
     )
     try:
         result = run(module.params)
-    except (BackupError, TimestampError) as exc:
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except TimestampError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)
 

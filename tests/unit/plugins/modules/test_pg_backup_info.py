@@ -68,6 +68,26 @@ def test_truncated_plain_dump_is_detected(capsys, dumps, tmp_path):
     assert str(cut) in result["msg"] and "take a new dump" in result["msg"]
 
 
+def test_plain_dump_is_checked_by_its_head_and_tail_only(capsys, dumps, tmp_path):
+    """A 1 TB (sparse) plain dump verifies in seconds: only its head and tail are read."""
+    data = open(dumps["plain"], "rb").read()
+    huge = tmp_path / "huge.sql"
+    try:
+        with open(str(huge), "wb") as handle:
+            handle.write(data[:4096])
+            handle.truncate(1 << 40)
+            handle.seek(0, os.SEEK_END)
+            handle.write(data[-4096:])
+        started = time.monotonic()
+        result, failed = info(capsys, path=str(huge))
+        elapsed = time.monotonic() - started
+    finally:
+        huge.unlink()
+    assert not failed, result
+    assert result["format"] == "plain" and result["size_bytes"] > 1 << 40
+    assert elapsed < 10, "a plain dump was read whole (%.1f s)" % elapsed
+
+
 def test_truncated_gzip_is_detected(capsys, dumps, tmp_path):
     cut = tmp_path / "cut.sql.gz"
     data = open(dumps["gzip"], "rb").read()
@@ -122,6 +142,12 @@ def test_empty_missing_and_foreign_files(capsys, tmp_path):
     assert failed and "directory without toc.dat" in result["msg"]
 
 
+def test_sha256_of_a_directory_backup_is_refused(capsys, dumps):
+    result, failed = info(capsys, path=dumps["directory"], sha256="0" * 64)
+    assert failed
+    assert "sha256 cannot be checked for the directory-format backup %s" % dumps["directory"] in result["msg"]
+
+
 def test_sha256_match_and_mismatch(capsys, dumps):
     digest = hashlib.sha256(open(dumps["custom"], "rb").read()).hexdigest()
     result, failed = info(capsys, path=dumps["custom"], sha256=digest.upper())
@@ -168,7 +194,26 @@ def test_all_backups_newer_than_the_deployment_is_a_clear_failure(capsys, dumps,
     shutil.copy(dumps["custom"], str(late))
     result, failed = info(capsys, backup_dir=str(bdir), deployed_at="2020-01-01T00:00:00Z")
     assert failed
-    assert "no usable backup" in result["msg"] and "taken after the deployment" in result["msg"]
+    assert "no usable backup in %s older than the deployment" % bdir in result["msg"]
+    assert "%s: taken after the deployment" % late in result["msg"]
+    assert result["candidates"] == [{"path": str(late), "created_at": result["candidates"][0]["created_at"],
+                                     "rejected": "taken after the deployment"}]
+
+
+def test_the_chosen_backup_is_read_once(capsys, dumps, tmp_path, pg_db):
+    """Choosing in a directory verifies the backup; the module does not read it a second time."""
+    bdir = tmp_path / "backups"
+    bdir.mkdir()
+    shutil.copy(dumps["custom"], str(bdir / "od_1.dump"))
+    calls = tmp_path / "calls.log"
+    wrapper = tmp_path / "pg_restore"
+    wrapper.write_text('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n'
+                       % (calls, os.path.join(pg_db["bin"], "pg_restore")))
+    wrapper.chmod(0o755)
+    result, failed = info(capsys, backup_dir=str(bdir), pg_restore_path=str(wrapper))
+    assert not failed, result
+    lines = calls.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["--list", "--file"], lines
 
 
 def test_explicit_backup_newer_than_the_deployment_is_refused(capsys, dumps):
@@ -186,7 +231,6 @@ def test_explicit_backup_newer_than_the_deployment_is_refused(capsys, dumps):
     ({"backup_dir": "/does/not/exist"}, "is not a directory"),
     ({"path": "/x", "deployed_at": "2026-11-24 10:00"}, "has no time zone"),
     ({"path": "/x", "require_predates_deployment": "maybe"}, "require_predates_deployment"),
-    ({"path": "/x", "pg_restore_path": "/nonexistent/pg_restore"}, "does not exist"),
     ({"path": "/x", "verify_data": "thoroughly"}, "verify_data"),
     ({"path": "/x", "sha256": ["a", "b"]}, "sha256 must be 64 hexadecimal characters"),
     ({"path": "/x", "sha256": "abc"}, "sha256 must be 64 hexadecimal characters"),
