@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, runbooks.rollback developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The state file of one rollback: which phases started, completed or failed, and when.
+
+One JSON file per rollback id, written atomically (temporary file + rename) with mode
+0600 in a 0700 directory.  It is the timeline of the incident report and what a re-run
+reads to resume: a completed phase is not done again, a failed one is retried.
+"""
+
+from __future__ import absolute_import, division, print_function, annotations
+__metaclass__ = type
+
+import copy
+import datetime
+import json
+import os
+import re
+import tempfile
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
+
+STATUSES = ("started", "completed", "failed", "reset")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+PHASE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+FORMAT_VERSION = 1
+
+
+class StateError(Exception):
+    """The state file cannot be used; the message names the file and what to do."""
+
+
+def check_id(rollback_id: str) -> None:
+    if not ID_RE.match(rollback_id or ""):
+        raise StateError("rollback_id %r is not usable in a file name: letters, digits, '_', '.', '-' "
+                         "(up to 128, starting with a letter or digit), e.g. 20261124T103000" % (rollback_id,))
+
+
+def check_phase(phase: str) -> None:
+    if not PHASE_RE.match(phase or ""):
+        raise StateError("phase %r is not a phase name: lower-case letters, digits and '_', starting "
+                         "with a letter (e.g. stop, database, code)" % (phase,))
+
+
+def state_path(directory: str, rollback_id: str) -> str:
+    check_id(rollback_id)
+    return os.path.join(directory, rollback_id + ".json")
+
+
+def new_state(rollback_id: str, now: datetime.datetime) -> Dict[str, Any]:
+    return {"format": FORMAT_VERSION, "rollback_id": rollback_id, "created_at": isoformat(now),
+            "updated_at": isoformat(now), "phases": {}, "order": [], "events": []}
+
+
+def load(path: str, rollback_id: str) -> Optional[Dict[str, Any]]:
+    """The state in path, or None when there is none yet."""
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError("cannot read the rollback state %s: %s; check its owner and mode (0600, "
+                         "the user running the playbook) or pass state_dir" % (path, exc))
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise StateError("the rollback state %s is not valid JSON (%s); it was damaged: move it away to "
+                         "start this rollback's record again, or pass another rollback_id" % (path, exc))
+    if not isinstance(state, dict) or not isinstance(state.get("phases"), dict) \
+            or state.get("rollback_id") != rollback_id:
+        raise StateError("%s is not the state file of rollback %s; move it away or pass the "
+                         "rollback_id it belongs to" % (path, rollback_id))
+    return state
+
+
+def apply(state: Dict[str, Any], phase: str, status: str, now: datetime.datetime,
+          message: Optional[str] = None, details: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Return a new state with the phase moved to status (the input is not modified).
+
+    started    a new attempt (a completed phase stays completed: the caller skips it)
+    completed  the phase's end; its details are merged
+    failed     the attempt's end, with the error message
+    reset      forget the phase (e.g. services were started again by the rescue, so
+               "stop" must be done again on the next run)
+    """
+    check_phase(phase)
+    if status not in STATUSES:
+        raise StateError("status %r is not one of %s" % (status, ", ".join(STATUSES)))
+    new = copy.deepcopy(state)
+    stamp = isoformat(now)
+    record = new["phases"].get(phase)
+    if status == "started":
+        if record is not None and record["status"] == "completed":
+            return new
+        attempts = (record or {}).get("attempts", 0) + 1
+        new["phases"][phase] = {"status": "started", "started_at": stamp, "ended_at": None,
+                                "attempts": attempts, "details": (record or {}).get("details", {}),
+                                "error": None}
+        if phase not in new["order"]:
+            new["order"].append(phase)
+    elif status in ("completed", "failed"):
+        if record is None:
+            record = {"status": None, "started_at": stamp, "attempts": 1, "details": {}, "error": None}
+            new["order"].append(phase)
+        elif record["status"] == status == "completed":
+            if details:
+                record = dict(record, details=dict(record.get("details") or {}, **details))
+                new["phases"][phase] = record
+            return new
+        record = dict(record, status=status, ended_at=stamp,
+                      error=message if status == "failed" else None)
+        if details:
+            record["details"] = dict(record.get("details") or {}, **details)
+        new["phases"][phase] = record
+    else:
+        if record is None:
+            return new
+        del new["phases"][phase]
+        new["order"] = [name for name in new["order"] if name != phase]
+    event = {"at": stamp, "phase": phase, "status": status}
+    if message:
+        event["message"] = message
+    new["events"].append(event)
+    new["updated_at"] = stamp
+    return new
+
+
+def completed(state: Dict[str, Any]) -> List[str]:
+    return [name for name in state["order"] if state["phases"][name]["status"] == "completed"]
+
+
+def write(path: str, state: Dict[str, Any]) -> None:
+    """Write atomically, 0600, creating the directory 0700 when missing."""
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700)
+        handle, tmp = tempfile.mkstemp(prefix=".state-", dir=directory)
+    except OSError as exc:
+        raise StateError("cannot write the rollback state in %s: %s; create it (0700) for the user "
+                         "running the playbook or pass state_dir" % (directory, exc))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(state, out, indent=2, sort_keys=True)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, runbooks.rollback developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: rollback_state
+short_description: Record and read the phases of a rollback (its timeline and where to resume)
+version_added: 0.1.0
+description:
+  - Keeps one JSON state file per rollback id on the target, O(state_dir)/O(rollback_id).json,
+    written atomically with mode 0600 in a 0700 directory.
+  - Each phase (decide, stop, database, code, ...) is recorded as V(started), then V(completed) or
+    V(failed), with UTC times, the number of attempts, details (counts, paths) and the error. The
+    incident report's timeline is read from it, and a re-run with the same rollback id skips the
+    phases it lists as completed.
+  - V(started) on a completed phase changes nothing and returns RV(previous_status=completed), so the
+    caller can skip the phase. V(reset) forgets a phase, for example V(stop) after the rescue started
+    the services again.
+  - Without O(phase), only reads the state.
+  - In check mode the new state is computed and returned but not written.
+author:
+  - runbooks.rollback developers (@runbooks)
+options:
+  rollback_id:
+    description: The rollback's identifier (letters, digits, C(_), C(.), C(-)); names the file.
+    type: str
+    required: true
+  state_dir:
+    description: Directory of the state files; created with mode 0700 when missing.
+    type: path
+    default: /var/lib/runbooks-rollback
+  phase:
+    description: The phase to record (lower-case letters, digits, C(_)). Omit to read only.
+    type: str
+  status:
+    description: What happened to O(phase).
+    type: str
+    choices: [started, completed, failed, reset]
+    default: started
+  message:
+    description: What failed (with V(failed)), or a note on the event.
+    type: str
+  details:
+    description: Facts about the phase merged into its record (counts, paths, commits).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Record the start of the database phase
+  runbooks.rollback.rollback_state:
+    rollback_id: "{{ rollback_id }}"
+    phase: database
+    status: started
+  register: phase_start
+
+- name: Skip the phase when an earlier run completed it
+  ansible.builtin.meta: end_play
+  when: phase_start.previous_status == 'completed'
+
+- name: Record the end of the database phase with what it did
+  runbooks.rollback.rollback_state:
+    rollback_id: "{{ rollback_id }}"
+    phase: database
+    status: completed
+    details:
+      restored_from: /backups/postgresql/open_discussions_20261124.dump
+
+- name: Read the timeline
+  runbooks.rollback.rollback_state:
+    rollback_id: "{{ rollback_id }}"
+  register: rollback_record
+'''
+
+RETURN = r'''
+state_file:
+  description: The state file.
+  returned: always
+  type: str
+  sample: /var/lib/runbooks-rollback/20261124T103000.json
+exists:
+  description: Whether the state file existed before this call.
+  returned: always
+  type: bool
+  sample: true
+previous_status:
+  description: Status of O(phase) before this call (null when the phase was not recorded).
+  returned: when phase given
+  type: str
+  sample: completed
+completed_phases:
+  description: Phases completed, in the order they first started.
+  returned: always
+  type: list
+  elements: str
+  sample: [decide, stop, database]
+record:
+  description:
+    - The whole state after this call. C(phases) maps each phase to C(status), C(started_at),
+      C(ended_at), C(attempts), C(details), C(error); C(order) lists phases in the order they first
+      started; C(events) is the log of every change.
+  returned: always
+  type: dict
+  sample: {"rollback_id": "20261124T103000", "created_at": "2026-11-24T10:30:00Z",
+           "updated_at": "2026-11-24T10:31:12Z", "order": ["stop"],
+           "phases": {"stop": {"status": "completed", "started_at": "2026-11-24T10:30:02Z",
+                               "ended_at": "2026-11-24T10:30:40Z", "attempts": 1, "details": {}, "error": null}},
+           "events": [{"at": "2026-11-24T10:30:02Z", "phase": "stop", "status": "started"}]}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.runbooks.rollback.plugins.module_utils.state import (
+    StateError, apply, completed, load, new_state, state_path, write, check_phase,
+)
+from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import utcnow
+
+
+def run(params, check_mode):
+    path = state_path(params["state_dir"], params["rollback_id"])
+    current = load(path, params["rollback_id"])
+    exists = current is not None
+    now = utcnow()
+    state = current if exists else new_state(params["rollback_id"], now)
+    result = {"state_file": path, "exists": exists, "changed": False}
+    if params["phase"] is not None:
+        check_phase(params["phase"])
+        record = state["phases"].get(params["phase"])
+        result["previous_status"] = record["status"] if record else None
+        updated = apply(state, params["phase"], params["status"], now, params["message"], params["details"])
+        if updated != state:
+            result["changed"] = True
+            state = updated
+            if not check_mode:
+                write(path, state)
+    result["record"] = state
+    result["completed_phases"] = completed(state)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            rollback_id=dict(type="str", required=True),
+            state_dir=dict(type="path", default="/var/lib/runbooks-rollback"),
+            phase=dict(type="str"),
+            status=dict(type="str", default="started", choices=["started", "completed", "failed", "reset"]),
+            message=dict(type="str"),
+            details=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module.params, module.check_mode)
+    except StateError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""rollback_state: the state file of a rollback, and the timeline filters reading it."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.runbooks.rollback.plugins.filter.duration import duration
+from ansible_collections.runbooks.rollback.plugins.filter.timeline import timeline
+from ansible_collections.runbooks.rollback.plugins.module_utils import state as st
+from ansible_collections.runbooks.rollback.plugins.modules import rollback_state
+from module_runner import run_module
+
+T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def at(seconds: int) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+def record(capsys, tmp_path, check_mode=False, **args):
+    args.setdefault("rollback_id", "20261124T100000")
+    args.setdefault("state_dir", str(tmp_path / "state"))
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    return run_module(rollback_state, args, capsys)
+
+
+# --- the pure state machine -------------------------------------------------------------
+
+def test_a_phase_is_started_then_completed_with_times_and_details():
+    state = st.new_state("r1", T0)
+    state = st.apply(state, "stop", "started", at(2))
+    state = st.apply(state, "stop", "completed", at(40), details={"programs": ["web"]})
+    phase = state["phases"]["stop"]
+    assert phase == {"status": "completed", "started_at": "2026-11-24T10:00:02Z",
+                     "ended_at": "2026-11-24T10:00:40Z", "attempts": 1, "details": {"programs": ["web"]},
+                     "error": None}
+    assert [e["status"] for e in state["events"]] == ["started", "completed"]
+    assert st.completed(state) == ["stop"]
+
+
+def test_apply_does_not_modify_its_input():
+    state = st.new_state("r1", T0)
+    before = json.dumps(state, sort_keys=True)
+    st.apply(state, "stop", "started", at(1))
+    assert json.dumps(state, sort_keys=True) == before
+
+
+def test_a_failed_phase_is_retried_as_a_new_attempt_and_keeps_its_details():
+    state = st.new_state("r1", T0)
+    state = st.apply(state, "database", "started", at(1), details=None)
+    state = st.apply(state, "database", "failed", at(5), message="pg_restore: error", details={"dump": "/x"})
+    assert state["phases"]["database"]["error"] == "pg_restore: error"
+    state = st.apply(state, "database", "started", at(60))
+    phase = state["phases"]["database"]
+    assert phase["status"] == "started" and phase["attempts"] == 2 and phase["started_at"] == "2026-11-24T10:01:00Z"
+    assert phase["error"] is None and phase["ended_at"] is None and phase["details"] == {"dump": "/x"}
+    assert st.completed(state) == []
+
+
+def test_starting_a_completed_phase_changes_nothing():
+    state = st.apply(st.apply(st.new_state("r1", T0), "stop", "started", at(1)), "stop", "completed", at(2))
+    assert st.apply(state, "stop", "started", at(100)) == state
+
+
+def test_reset_forgets_a_phase_and_its_place_in_the_order():
+    state = st.new_state("r1", T0)
+    for phase in ("decide", "stop", "database"):
+        state = st.apply(st.apply(state, phase, "started", at(1)), phase, "completed", at(2))
+    state = st.apply(state, "stop", "reset", at(3), message="services started again by the rescue")
+    assert state["order"] == ["decide", "database"] and "stop" not in state["phases"]
+    assert state["events"][-1] == {"at": "2026-11-24T10:00:03Z", "phase": "stop", "status": "reset",
+                                   "message": "services started again by the rescue"}
+
+
+@pytest.mark.parametrize("phase", ["", "Stop", "1st", "stop;rm", "a" * 65, None])
+def test_bad_phase_names_are_refused(phase):
+    with pytest.raises(st.StateError, match="is not a phase name"):
+        st.apply(st.new_state("r1", T0), phase, "started", T0)
+
+
+@pytest.mark.parametrize("rollback_id", ["", "../etc/passwd", "a/b", ".hidden", "x" * 129, "has space"])
+def test_rollback_ids_that_are_not_file_names_are_refused(rollback_id):
+    with pytest.raises(st.StateError, match="not usable in a file name"):
+        st.state_path("/tmp", rollback_id)
+
+
+# --- the module, writing real files -------------------------------------------------------
+
+def test_the_state_file_is_written_0600_in_a_0700_directory(capsys, tmp_path):
+    result, failed = record(capsys, tmp_path, phase="stop", status="started")
+    assert not failed, result
+    assert result["changed"] and not result["exists"] and result["previous_status"] is None
+    path = tmp_path / "state" / "20261124T100000.json"
+    assert result["state_file"] == str(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    on_disk = json.loads(path.read_text())
+    assert on_disk["phases"]["stop"]["status"] == "started" and on_disk == result["record"]
+    assert not [p for p in os.listdir(path.parent) if p.startswith(".state-")], "temporary file left behind"
+
+
+def test_a_rerun_sees_completed_phases_and_skips_them(capsys, tmp_path):
+    record(capsys, tmp_path, phase="stop", status="started")
+    record(capsys, tmp_path, phase="stop", status="completed", details={"stopped": 3})
+    result, failed = record(capsys, tmp_path, phase="stop", status="started")
+    assert not failed
+    assert result["previous_status"] == "completed" and not result["changed"]
+    assert result["completed_phases"] == ["stop"]
+    assert result["record"]["phases"]["stop"]["details"] == {"stopped": 3}
+
+
+def test_reading_without_a_phase_changes_nothing_and_writes_nothing(capsys, tmp_path):
+    result, failed = record(capsys, tmp_path)
+    assert not failed and not result["changed"] and not result["exists"]
+    assert result["record"]["phases"] == {} and result["completed_phases"] == []
+    assert not (tmp_path / "state").exists()
+
+
+def test_check_mode_reports_the_change_and_writes_nothing(capsys, tmp_path):
+    record(capsys, tmp_path, phase="stop", status="started")
+    path = tmp_path / "state" / "20261124T100000.json"
+    before = path.read_bytes()
+    result, failed = record(capsys, tmp_path, check_mode=True, phase="stop", status="completed")
+    assert not failed and result["changed"]
+    assert result["record"]["phases"]["stop"]["status"] == "completed"
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_state_file_is_named_with_the_fix(capsys, tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "20261124T100000.json").write_text('{"phases": {')
+    result, failed = record(capsys, tmp_path, phase="stop")
+    assert failed
+    assert "20261124T100000.json is not valid JSON" in result["msg"] and "move it away" in result["msg"]
+
+
+def test_a_state_file_of_another_rollback_is_refused(capsys, tmp_path):
+    record(capsys, tmp_path, rollback_id="other", phase="stop")
+    os.rename(tmp_path / "state" / "other.json", tmp_path / "state" / "20261124T100000.json")
+    result, failed = record(capsys, tmp_path, phase="stop")
+    assert failed and "is not the state file of rollback 20261124T100000" in result["msg"]
+
+
+def test_an_unwritable_state_dir_is_a_clear_failure(capsys, tmp_path):
+    (tmp_path / "file").write_text("x")
+    result, failed = record(capsys, tmp_path, state_dir=str(tmp_path / "file" / "sub"), phase="stop")
+    assert failed and "cannot read the rollback state %s" % (tmp_path / "file" / "sub") in result["msg"]
+    assert "pass state_dir" in result["msg"]
+
+
+def test_a_state_dir_that_cannot_be_created_is_a_clear_failure(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(st.StateError, match="cannot write the rollback state in .*pass state_dir"):
+        st.write(str(tmp_path / "file" / "sub" / "r1.json"), st.new_state("r1", T0))
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"rollback_id": "../x", "phase": "stop"}, "not usable in a file name"),
+    ({"phase": "Stop Services"}, "is not a phase name"),
+    ({"phase": "stop", "status": "done"}, "value of status must be one of"),
+    ({"phase": "stop", "details": "not a dict"}, "details"),
+])
+def test_bad_input(capsys, tmp_path, args, message):
+    result, failed = record(capsys, tmp_path, **args)
+    assert failed and message in result["msg"], result["msg"]
+
+
+# --- the timeline filters -----------------------------------------------------------------
+
+def test_timeline_rows_have_durations_in_the_order_phases_started():
+    state = st.new_state("r1", T0)
+    state = st.apply(state, "stop", "started", at(0))
+    state = st.apply(state, "stop", "completed", at(38))
+    state = st.apply(state, "database", "started", at(40))
+    state = st.apply(state, "database", "failed", at(40 + 3725), message="boom")
+    state = st.apply(state, "code", "started", at(4000))
+    rows = timeline(state)
+    assert [(r["phase"], r["status"], r["duration"]) for r in rows] == [
+        ("stop", "completed", "38s"), ("database", "failed", "1h 02m 05s"), ("code", "started", "-")]
+    assert rows[1]["duration_seconds"] == 3725 and rows[1]["error"] == "boom"
+    assert rows[2]["ended_at"] is None and rows[2]["duration_seconds"] is None
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59.6, "1m 00s"), (65, "1m 05s"), ("3600", "1h 00m 00s"),
+                                           (None, "-"), (-5, "-5s")])
+def test_duration(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_filters_refuse_what_they_cannot_read():
+    with pytest.raises(AnsibleFilterError, match="expected the 'record'"):
+        timeline(["not", "a", "state"])
+    with pytest.raises(AnsibleFilterError, match="expected a number of seconds"):
+        duration("soon")
