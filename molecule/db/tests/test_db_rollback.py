@@ -65,3 +65,36 @@ def test_services_are_back_and_maintenance_is_off(host):
         assert " RUNNING " in host.check_output("supervisorctl status %s", program), program
     assert not host.file("/var/www/maintenance/on").exists
     assert host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/") == "200"
+
+
+def _state(host):
+    import json
+    return json.loads(host.file("/var/lib/runbooks-rollback/20261124T1100.json").content_string)
+
+
+def test_every_phase_is_recorded_once_and_the_second_run_skipped_them(host):
+    state = _state(host)
+    assert state["order"] == ["decide", "stop", "database", "recover_data", "start", "verify"]
+    for name in state["order"]:
+        phase = state["phases"][name]
+        assert phase["status"] == "completed", (name, phase)
+        assert phase["attempts"] == 1, (name, phase)
+        assert phase["started_at"] <= phase["ended_at"]
+    assert state["phases"]["database"]["details"]["loss_counts"] == {"users": 3, "podcasts": 2}
+    assert state["phases"]["recover_data"]["details"]["total_inserted"] == 5
+    state_file = host.file("/var/lib/runbooks-rollback/20261124T1100.json")
+    assert state_file.mode == 0o600 and host.file("/var/lib/runbooks-rollback").mode == 0o700
+
+
+def test_the_incident_report_has_the_timeline_and_the_checklist(host):
+    report = host.file("/var/lib/runbooks-rollback/20261124T1100-report/incident_report.md")
+    assert report.exists and report.mode == 0o600
+    text = report.content_string
+    state = _state(host)
+    for name in state["order"]:
+        phase = state["phases"][name]
+        assert "| %s | %s | %s |" % (name, phase["started_at"], phase["ended_at"]) in text
+    assert "- Rows written since the deployment (lost by the restore without re-import): 5" in text
+    assert "- [x] Database restored and verified by its tables, previous one kept" in text
+    assert "- [-] Code at the last good commit" in text and "(not part of this rollback)" in text
+    assert "- [ ] Post-mortem scheduled" in text
