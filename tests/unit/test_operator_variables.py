@@ -1,0 +1,51 @@
+"""Every variable an operator can set is documented: README table and the prod example inventory."""
+from __future__ import annotations
+
+import os
+import re
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Facts and registered results named rollback_* that are not operator input.
+NOT_INPUT = {"rollback_scope", "rollback_backup"}
+
+
+def _read(*parts: str) -> str:
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def operator_variables() -> set[str]:
+    names = set()
+    files = [os.path.join("playbooks", f) for f in os.listdir(os.path.join(ROOT, "playbooks"))]
+    files += [os.path.join("roles", "phase", "tasks", f) for f in os.listdir(os.path.join(ROOT, "roles", "phase", "tasks"))]
+    for path in files:
+        text = _read(path)
+        # Only names read from the operator: rollback_x | default(...), or required ones used bare.
+        names |= set(re.findall(r"\b(rollback_[a-z_]+)\s*\|\s*default\(", text))
+        names |= set(re.findall(r"\{\{\s*(rollback_[a-z_]+)\s*\}\}", text))
+    return names - NOT_INPUT
+
+
+def test_the_playbooks_read_the_variables_we_expect():
+    names = operator_variables()
+    assert {"rollback_deployed_at", "rollback_on_failure", "rollback_code_target", "rollback_smoke_urls"} <= names
+
+
+def test_every_operator_variable_is_in_the_readme_table():
+    table = _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(n for n in operator_variables() if "`%s`" % n not in table)
+    assert not missing, "add these to the README's variable table: %s" % missing
+
+
+def test_the_prod_example_inventory_sets_or_mentions_every_environment_variable():
+    text = _read("inventories", "prod", "group_vars", "all.yml")
+    values = yaml.safe_load(text)
+    per_run = {"rollback_deployed_at", "rollback_scenario", "rollback_symptoms", "rollback_confirm",
+               "rollback_override", "rollback_override_reason", "rollback_id", "rollback_code_target",
+               "rollback_merge_commit", "rollback_backup_file", "rollback_migrate", "rollback_monitor_urls",
+               "rollback_webhook_url", "rollback_mail_to"}
+    missing = sorted(n for n in operator_variables() - per_run if n not in values)
+    assert not missing, "set these (with their default) in inventories/prod/group_vars/all.yml: %s" % missing
+    assert values["rollback_environment"] == "prod"
