@@ -53,6 +53,7 @@ options:
     default: 20
 attributes:
   check_mode:
+    description: Read-only; runs the same in check mode.
     support: full
 '''
 

@@ -42,7 +42,7 @@ options:
     type: str
     choices: [started, completed, failed, reset]
     default: started
-  message:
+  note:
     description: What failed (with V(failed)), or a note on the event.
     type: str
   details:
@@ -51,6 +51,7 @@ options:
     default: {}
 attributes:
   check_mode:
+    description: The new state is computed and returned, not written.
     support: full
 '''
 
@@ -135,7 +136,7 @@ def run(params, check_mode):
         check_phase(params["phase"])
         record = state["phases"].get(params["phase"])
         result["previous_status"] = record["status"] if record else None
-        updated = apply(state, params["phase"], params["status"], now, params["message"], params["details"])
+        updated = apply(state, params["phase"], params["status"], now, params["note"], params["details"])
         if updated != state:
             result["changed"] = True
             state = updated
@@ -153,7 +154,7 @@ def main():
             state_dir=dict(type="path", default="/var/lib/runbooks-rollback"),
             phase=dict(type="str"),
             status=dict(type="str", default="started", choices=["started", "completed", "failed", "reset"]),
-            message=dict(type="str"),
+            note=dict(type="str"),
             details=dict(type="dict", default={}),
         ),
         supports_check_mode=True,

@@ -137,7 +137,7 @@ def test_large_logs_are_streamed(capsys, tmp_path):
     path = tmp_path / "big.log"
     with open(path, "w") as out:
         line = "2026-11-24 09:00:00 INFO " + "x" * 200 + "\n"
-        for _ in range(200000):
+        for _index in range(200000):
             out.write(line)
         out.write("2026-11-24 10:30:00 ERROR the one\n")
     assert os.path.getsize(path) > 40 * 1024 * 1024

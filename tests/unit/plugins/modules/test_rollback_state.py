@@ -198,3 +198,14 @@ def test_filters_refuse_what_they_cannot_read():
         timeline(["not", "a", "state"])
     with pytest.raises(AnsibleFilterError, match="expected a number of seconds"):
         duration("soon")
+
+
+def test_a_failure_is_recorded_with_its_note(capsys, tmp_path):
+    record(capsys, tmp_path, phase="database", status="started")
+    result, failed = record(capsys, tmp_path, phase="database", status="failed",
+                            note="rb-db: task 'Restore' failed: pg_restore: error")
+    assert not failed and result["changed"] and result["previous_status"] == "started"
+    phase = result["record"]["phases"]["database"]
+    assert phase["status"] == "failed" and phase["error"] == "rb-db: task 'Restore' failed: pg_restore: error"
+    assert result["record"]["events"][-1]["message"] == phase["error"]
+    assert result["completed_phases"] == []
