@@ -12,7 +12,7 @@ short_description: The phases of a rollback as timeline rows with durations
 version_added: 0.1.0
 description:
   - Takes the C(record) returned by M(runbooks.rollback.rollback_state) and returns one row per
-    phase, in the order the phases first started, with C(phase), C(status), C(started_at),
+    phase, in the order the phases (last) started, with C(phase), C(status), C(started_at),
     C(ended_at), C(duration_seconds) (null while running), C(duration) (like C(1m 05s)),
     C(attempts), C(error) and C(details).
 author:
@@ -65,6 +65,9 @@ def timeline(state):
                      "ended_at": record.get("ended_at"), "duration_seconds": seconds,
                      "duration": duration(seconds), "attempts": record.get("attempts", 1),
                      "error": record.get("error"), "details": record.get("details") or {}})
+    # A phase started again after a reset comes later in time than the phases that
+    # followed its first start: the timeline is in time order.
+    rows.sort(key=lambda row: row["started_at"] or "")
     return rows
 
 
