@@ -14,6 +14,8 @@ Options come from the environment so make, CI and molecule agree:
   RB_BASE_IMAGE  default local/debian:bookworm
   RB_HOST_IMAGE  default local/runbooks-prod-host:bookworm
   RB_DEBIAN_MIRROR default http://deb.debian.org/debian
+  RB_CA_BUNDLE   CA bundle pip trusts while building the host image (poetry from PyPI),
+                 default /etc/ssl/certs/ca-certificates.crt; absent: none
   DOCKER         docker client, default /usr/bin/docker (Debian's, matching dockerd)
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ BASE_IMAGE = os.environ.get("RB_BASE_IMAGE", "local/debian:bookworm")
 HOST_IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 MIRROR = os.environ.get("RB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+CA_BUNDLE = os.environ.get("RB_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 
 
 def say(msg: str) -> None:
@@ -109,8 +112,16 @@ def base() -> None:
 
 def host() -> None:
     say("building %s from %s" % (HOST_IMAGE, BASE_IMAGE))
-    run(DOCKER, "build", "-q", "--build-arg", "BASE_IMAGE=" + BASE_IMAGE,
-        "-t", HOST_IMAGE, str(ROOT / "images" / "prod-host"), stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="rb-host-build-") as context:
+        shutil.copytree(ROOT / "images" / "prod-host", context, dirs_exist_ok=True)
+        bundle = Path(CA_BUNDLE)
+        # pip inside the build trusts the same CA as pip in the containers (empty: none).
+        if bundle.is_file():
+            shutil.copyfile(bundle, Path(context) / "host-ca.crt")
+        else:
+            (Path(context) / "host-ca.crt").write_bytes(b"")
+        run(DOCKER, "build", "-q", "--build-arg", "BASE_IMAGE=" + BASE_IMAGE,
+            "-t", HOST_IMAGE, context, stdout=subprocess.DEVNULL)
     say("image %s ready" % HOST_IMAGE)
 
 

@@ -1,0 +1,1 @@
+module.exports = ["channels", "podcasts", "courses", "search"];
