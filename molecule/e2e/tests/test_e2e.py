@@ -1,0 +1,150 @@
+"""The runbook's final checklist, proved on the rolled-back stack.
+
+Each test fails on the broken stack too: prepare.yml runs this file against the stack right
+after the bad deployment and requires every test to fail there.
+"""
+import datetime
+import json
+import re
+
+ROLLBACK_ID = "E2E1"
+STATE = "/var/lib/runbooks-rollback/%s.json" % ROLLBACK_ID
+APP = "/srv/open-discussions"
+LOGS = ["/var/log/open-discussions/%s.log" % name for name in ("web", "celery_worker", "celery_beat")]
+TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})")
+
+
+def psql(host, query):
+    return host.check_output("runuser -u postgres -- psql -At -d open_discussions -c %s", query).strip()
+
+
+def state(host):
+    return json.loads(host.file(STATE).content_string)
+
+
+def get(host, path):
+    """Status and body of a request through nginx."""
+    out = host.check_output("curl -s -o /tmp/e2e-body -w '%%{http_code}' http://127.0.0.1%s", path)
+    return int(out), host.file("/tmp/e2e-body").content_string
+
+
+def manage(host, *args):
+    return host.check_output("cd %s && runuser -u od -- .venv/bin/python manage.py %s" % (APP, " ".join(args)))
+
+
+def test_channels_tables_and_their_rows_are_back(host):
+    assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
+    assert psql(host, "SELECT count(*) FROM channels_post") == "6"
+    assert psql(host, "SELECT count(*) FROM channels_comment") == "6"
+    assert psql(host, "SELECT count(*) FROM information_schema.columns WHERE "
+                      "table_name = 'notifications_notificationsettings' AND column_name = 'channel_id'") == "1"
+
+
+def test_every_migration_of_the_good_release_is_applied_and_none_of_the_bad(host):
+    out = manage(host, "showmigrations")
+    assert "[ ]" not in out
+    assert re.search(r"^channels\n \[X\] 0001_initial", out, re.M)
+    assert "0002_remove_channels" not in out
+    assert psql(host, "SELECT count(*) FROM django_migrations WHERE name = '0002_remove_channels'") == "0"
+
+
+SMOKE = [
+    ("/healthz", '"channels"'),
+    ("/", "channels"),
+    ("/c/general/", "General post 1"),
+    ("/api/v0/channels/", "general"),
+    ("/api/v0/podcasts/", "Science Friday"),
+]
+
+
+def test_every_smoke_url_answers_through_nginx(host):
+    failing = []
+    for path, text in SMOKE:
+        status, body = get(host, path)
+        if status != 200 or text not in body:
+            failing.append((path, status, body[:200]))
+    assert not failing
+
+
+def test_search_works_for_every_content_type(host):
+    failing = []
+    for content_type in ("post", "comment", "podcast", "course"):
+        status, body = get(host, "/api/v0/search/?q=&type=%s" % content_type)
+        if status != 200 or not json.loads(body).get("results"):
+            failing.append((content_type, status, body[:200]))
+    assert not failing
+
+
+def test_rows_written_after_the_deployment_are_back_as_the_report_counted(host):
+    before = json.loads(host.file("/var/lib/open-discussions/counts_before.json").content_string)
+    assert int(psql(host, "SELECT count(*) FROM auth_user")) == before["users"]
+    assert int(psql(host, "SELECT count(*) FROM course_catalog_podcast")) == before["podcasts"]
+    loss = state(host)["phases"]["database"]["details"]["loss_counts"]
+    assert loss["users"] == int(psql(host, "SELECT count(*) FROM auth_user WHERE username LIKE 'late_%'")) == 3
+    assert loss["podcasts"] == int(psql(host, "SELECT count(*) FROM course_catalog_podcast "
+                                              "WHERE title LIKE 'Late podcast %'")) == 2
+    assert state(host)["phases"]["recover_data"]["details"]["total_skipped"] == 0
+
+
+def test_the_dump_of_the_state_before_the_rollback_is_private(host):
+    dump = host.file("/backups/rollback/%s/open_discussions_pre_rollback.pgc" % ROLLBACK_ID)
+    assert dump.exists and dump.size > 0
+    assert dump.mode == 0o600 and dump.user == "postgres"
+
+
+def test_every_program_runs_the_rolled_back_code(host):
+    status = host.check_output("supervisorctl status")
+    for program in ("web", "celery_worker", "celery_beat", "nginx", "postgresql", "redis"):
+        assert re.search(r"^%s\s+RUNNING" % program, status, re.M), status
+    started = state(host)["phases"]["start"]["started_at"]
+    # web was (re)started by the rollback's start phase, after the code rollback.
+    uptime = re.search(r"^web\s+RUNNING\s+pid \d+, uptime (\d+):(\d+):(\d+)", status, re.M)
+    seconds = int(uptime.group(1)) * 3600 + int(uptime.group(2)) * 60 + int(uptime.group(3))
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.datetime.strptime(
+        started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    assert seconds <= since.total_seconds() + 5
+
+
+def test_no_error_line_in_the_logs_since_the_services_started_again(host):
+    started = state(host)["phases"]["start"]["started_at"].replace("T", " ").rstrip("Z")
+    errors = []
+    for log in LOGS:
+        current = None
+        for line in host.file(log).content_string.splitlines():
+            match = TIME_RE.search(line)
+            if match:
+                current = match.group(1) + " " + match.group(2)
+            if "ERROR" in line and current is not None and current >= started:
+                errors.append("%s: %s" % (log, line))
+    assert not errors, errors[:5]
+
+
+def test_the_incident_report_has_the_timeline_of_this_run(host):
+    report = host.file("/var/lib/runbooks-rollback/%s-report/incident_report.md" % ROLLBACK_ID)
+    assert report.exists and report.mode == 0o600
+    text = report.content_string
+    record = state(host)
+    assert record["order"] == ["decide", "stop", "database", "code", "recover_data", "start", "verify",
+                               "search", "monitor"]
+    for name in record["order"]:
+        phase = record["phases"][name]
+        assert phase["status"] == "completed" and phase["attempts"] == 1, (name, phase)
+        assert "| %s | %s | %s |" % (name, phase["started_at"], phase["ended_at"]) in text
+    assert "- Rows written since the deployment (lost by the restore without re-import): 5" in text
+    assert "- [x] Exported data re-imported without conflicts" in text
+    assert "- [x] Search index rebuilt, search works for every content type" in text
+
+
+def test_the_checkout_is_at_the_good_release(host):
+    head = host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % APP)
+    good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)
+    assert head == good
+    assert host.check_output("runuser -u od -- git -C %s rev-parse --abbrev-ref HEAD" % APP) == \
+        "rollback/%s" % ROLLBACK_ID
+
+
+def test_the_frontend_of_the_good_release_is_built_and_served(host):
+    bundle = host.file("%s/frontends/open-discussions/dist/bundle.js" % APP)
+    assert bundle.exists and "open-discussions 1.4.0" in bundle.content_string
+    status, body = get(host, "/static/bundle.js")
+    assert status == 200 and '"channels"' in body
