@@ -9,12 +9,12 @@ __metaclass__ = type
 import datetime
 import os
 import re
-import ssl
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+
+from ansible.module_utils.urls import open_url
 
 FIRST_LINES = 20
 OK_SAMPLES_KEPT = 5
@@ -65,9 +65,9 @@ def probe(url: str, timeout: float, expected: List[int], validate_certs: bool,
     started = time.monotonic()
     status = None
     error = None
-    context = None if validate_certs else ssl._create_unverified_context()  # pylint: disable=protected-access
     try:
-        with urlopen(Request(url, headers=headers), timeout=timeout, context=context) as response:
+        with open_url(url, headers=headers, timeout=timeout, validate_certs=validate_certs,
+                      follow_redirects="none") as response:
             status = response.status
     except HTTPError as exc:
         status = exc.code

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Build the git repository of the open-discussions stand-in: a good release and a bad deployment.
 
-    build_repo.py DEST
+    python3 build_repo.py DEST
 
 DEST becomes a bare repository (rebuilt from scratch on every call; the commit ids are the
 same every time: fixed authors and dates) with
@@ -94,8 +93,8 @@ def remove_channels(tree: Path) -> None:
 def build(dest: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="od-repo-") as tmp:
         work = Path(tmp) / "open-discussions"
-        shutil.copytree(SRC, work, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules",
-                                                                   "dist", "staticfiles"))
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "node_modules", "dist", "staticfiles")
+        shutil.copytree(SRC, work, ignore=skip)
         git(work, "init", "-q", "-b", "main")
         git(work, "add", "-A")
         git(work, "commit", "-q", "-m", "open-discussions 1.4.0", date="2026-11-20T09:00:00+00:00")
@@ -111,8 +110,9 @@ def build(dest: Path) -> None:
         if dest.exists():
             shutil.rmtree(dest)
         subprocess.run(["git", "clone", "-q", "--bare", str(work), str(dest)], check=True)
-    print("%s: main=%s v1.4.0=%s" % (dest, git(dest, "rev-parse", "--short", "main"),
-                                      git(dest, "rev-parse", "--short", "v1.4.0^{commit}")))
+    main_id = git(dest, "rev-parse", "--short", "main")
+    good_id = git(dest, "rev-parse", "--short", "v1.4.0^{commit}")
+    print("%s: main=%s v1.4.0=%s" % (dest, main_id, good_id))
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.server
-import os
 import socket
 import threading
 import time
@@ -68,8 +67,8 @@ def test_rising_failures_fail_with_the_rate_and_the_first_failure(capsys, site):
     result, failed = watch(capsys, urls=[site.url])
     assert failed and result["healthy"] is False
     assert result["failures"] == result["probes"] - 2
-    assert "error rate %.1f%% (%d of %d probes)" % (result["error_rate"] * 100, result["failures"],
-                                                     result["probes"]) in result["msg"]
+    rate = "error rate %.1f%% (%d of %d probes)" % (result["error_rate"] * 100, result["failures"], result["probes"])
+    assert rate in result["msg"]
     assert "first failure: %s status 502" % site.url in result["msg"]
     assert [s["status"] for s in result["samples"] if not s["ok"]] == [502] * result["failures"]
 
