@@ -30,14 +30,8 @@ export PATH := $(VENV)/bin:$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-demo: images ## Build the demo production host and bring it up (the rollback itself: see README)
-	molecule create -s default
-	molecule converge -s default
-	@echo
-	@echo "Demo production host 'rb-prod' is up (docker exec -it rb-prod bash;"
-	@echo "  . .venv/bin/activate && ansible all -m ping  uses inventories/demo)."
-	@echo "This stops after bringing the demo host up: the bad deployment and the rollback"
-	@echo "playbooks are not built yet (issues 4 and 5). 'make demo-destroy' removes the host."
+demo: images ## Build a demo production host, break it with a bad deployment, roll it back, print the outcome
+	python3 tools/demo.py
 
 demo-destroy: venv ## Remove the demo host
 	molecule destroy -s default

@@ -1,0 +1,92 @@
+"""`make demo`: a demo production host, broken by a bad deployment, rolled back.
+
+Steps (each timed): a fresh container rb-prod (molecule scenario `default`), the stand-in
+application deployed at v1.4.0, seeded, backed up and broken by v1.5.0 with rows written
+after it (molecule/resources/playbooks/demo_stack.yml), then `playbooks/rollback.yml` run
+as an operator would with inventories/demo. At the end: the decision, the data-loss report,
+the phase timeline with durations and the path of the incident report, read from the
+rollback's state file on the host. Running it again starts from a fresh host.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "rb-prod"
+DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+INVENTORY = str(ROOT / "inventories" / "demo")
+
+
+def step(title: str, argv: list[str], timings: list[tuple[str, float]]) -> None:
+    print("\n=== %s\n$ %s" % (title, " ".join(argv)), flush=True)
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, check=False)
+    timings.append((title, time.monotonic() - started))
+    if proc.returncode != 0:
+        sys.exit("demo: '%s' failed (exit %d); the output above says why. The host is left up for "
+                 "inspection: docker exec -it %s bash" % (title, proc.returncode, HOST))
+
+
+def on_host(*argv: str) -> str:
+    return subprocess.run([DOCKER, "exec", HOST, *argv], check=True, capture_output=True, text=True).stdout
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return "%dm %02ds" % divmod(seconds, 60) if seconds >= 60 else "%ds" % seconds
+
+
+def main() -> int:
+    timings: list[tuple[str, float]] = []
+    rollback_id = datetime.datetime.now(datetime.timezone.utc).strftime("demo%Y%m%dT%H%M%S")
+    step("A fresh demo production host", ["molecule", "destroy", "-s", "default"], timings)
+    step("Start it", ["molecule", "create", "-s", "default"], timings)
+    step("Deploy v1.4.0, seed, back up, then the bad deployment v1.5.0 and new rows",
+         ["ansible-playbook", "-i", INVENTORY, "molecule/resources/playbooks/demo_stack.yml"], timings)
+    deployed_at = on_host("cat", "/var/lib/open-discussions/deployed_at").strip()
+    step("Roll back, as an operator would",
+         ["ansible-playbook", "-i", INVENTORY, "playbooks/rollback.yml", "-e", "rollback_deployed_at=" + deployed_at,
+          "-e", "rollback_scenario=1", "-e", "rollback_id=" + rollback_id], timings)
+
+    record = json.loads(on_host("cat", "/var/lib/runbooks-rollback/%s.json" % rollback_id))
+    phases = record["phases"]
+    decision = phases["decide"]["details"]
+    database = phases["database"]["details"]
+    recovered = phases["recover_data"]["details"]
+    print("\n" + "=" * 78)
+    print("Decision: window %s (%s), scenario %s %s -> %s" % (
+        decision["window"], decision["window_action"], decision["scenario"], decision["scenario_name"],
+        decision["recommended_action"]))
+    print("  %s" % decision["reason"])
+    print("\nData-loss report (rows written since the deployment at %s):" % deployed_at)
+    for label, rows in sorted(database["loss_counts"].items()):
+        if rows:
+            print("  %-12s %d" % (label, rows))
+    print("  %-12s %d  -> exported, re-imported %d, already present %d, conflicts %d" % (
+        "total", database["loss_total"], recovered["total_inserted"], recovered["total_already_present"],
+        recovered["total_skipped"]))
+    print("\nTimeline of the rollback (UTC):")
+    rows = sorted(phases.items(), key=lambda item: item[1]["started_at"])
+    for name, phase in rows:
+        start = datetime.datetime.strptime(phase["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+        end = datetime.datetime.strptime(phase["ended_at"], "%Y-%m-%dT%H:%M:%SZ")
+        print("  %-13s %s -> %s  %7s  %s" % (name, phase["started_at"][11:19], phase["ended_at"][11:19],
+                                            duration((end - start).total_seconds()), phase["status"]))
+    print("\nIncident report: docker exec %s cat /var/lib/runbooks-rollback/%s-report/incident_report.md"
+          % (HOST, rollback_id))
+    print("\nDemo steps:")
+    for title, seconds in timings:
+        print("  %7s  %s" % (duration(seconds), title))
+    print("  %7s  total" % duration(sum(seconds for _title, seconds in timings)))
+    print("The site: docker exec %s curl -s localhost/healthz ; 'make demo-destroy' removes the host." % HOST)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
