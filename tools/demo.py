@@ -77,8 +77,8 @@ def main() -> int:
         start = datetime.datetime.strptime(phase["started_at"], "%Y-%m-%dT%H:%M:%SZ")
         end = datetime.datetime.strptime(phase["ended_at"], "%Y-%m-%dT%H:%M:%SZ")
         took = duration((end - start).total_seconds())
-        print("  %-13s %s -> %s  %7s  %s" % (name, phase["started_at"][11:19], phase["ended_at"][11:19], took,
-                                            phase["status"]))
+        line = (name, phase["started_at"][11:19], phase["ended_at"][11:19], took, phase["status"])
+        print("  %-13s %s -> %s  %7s  %s" % line)
     print("\nIncident report: docker exec %s cat /var/lib/runbooks-rollback/%s-report/incident_report.md"
           % (HOST, rollback_id))
     print("\nDemo steps:")
