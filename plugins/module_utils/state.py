@@ -19,7 +19,7 @@ import re
 import tempfile
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
+from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat, parse_timestamp
 
 STATUSES = ("started", "completed", "failed", "reset")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -153,3 +153,36 @@ def write(path: str, state: Dict[str, Any]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def restores_since(directory: str, since: datetime.datetime, exclude: str) -> List[Dict[str, Any]]:
+    """Other rollbacks in directory whose database phase completed at or after since.
+
+    A damaged or foreign file is reported with its error instead of being skipped silently: the
+    caller refuses to restore again over what such a rollback may have restored.
+    """
+    found = []
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return found
+    except OSError as exc:
+        raise StateError("cannot list the rollback states in %s: %s" % (directory, exc))
+    for name in names:
+        rollback_id = name[:-len(".json")]
+        if not name.endswith(".json") or rollback_id == exclude or not ID_RE.match(rollback_id):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            state = load(path, rollback_id)
+        except StateError as exc:
+            found.append({"rollback_id": rollback_id, "state_file": path, "restored_at": None, "error": str(exc)})
+            continue
+        record = (state or {}).get("phases", {}).get("database") or {}
+        ended = record.get("ended_at")
+        if record.get("status") != "completed" or not ended:
+            continue
+        if parse_timestamp(ended, "ended_at") >= since:
+            found.append({"rollback_id": rollback_id, "state_file": path, "restored_at": ended,
+                          "kept_db": (record.get("details") or {}).get("kept_db"), "error": None})
+    return found

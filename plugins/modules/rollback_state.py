@@ -49,6 +49,12 @@ options:
     description: Facts about the phase merged into its record (counts, paths, commits).
     type: dict
     default: {}
+  restored_since:
+    description:
+      - A time (ISO 8601 with zone, or epoch seconds), usually the deployment's. Returns in
+        RV(other_restores) every other rollback in O(state_dir) whose database phase completed at
+        or after it (restoring the backup again would discard what was written since that restore).
+    type: str
 attributes:
   check_mode:
     description: The new state is computed and returned, not written.
@@ -75,6 +81,13 @@ EXAMPLES = r'''
     details:
       restored_from: /backups/postgresql/open_discussions_20261124.dump
 
+- name: Find other rollbacks that already restored the database since the deployment
+  runbooks.rollback.rollback_state:
+    rollback_id: "{{ rollback_id }}"
+    restored_since: "{{ rollback_deployed_at }}"
+  register: earlier_restores
+  failed_when: earlier_restores.other_restores | length > 0
+
 - name: Read the timeline
   runbooks.rollback.rollback_state:
     rollback_id: "{{ rollback_id }}"
@@ -97,6 +110,16 @@ previous_status:
   returned: when phase given
   type: str
   sample: completed
+other_restores:
+  description:
+    - With O(restored_since), the other rollbacks whose database phase completed since then (C(rollback_id),
+      C(state_file), C(restored_at), C(kept_db)); a state file that cannot be read is listed with its C(error).
+  returned: when restored_since given
+  type: list
+  elements: dict
+  sample: [{"rollback_id": "20261124T103000", "state_file": "/var/lib/runbooks-rollback/20261124T103000.json",
+            "restored_at": "2026-11-24T10:31:12Z", "kept_db": "open_discussions_pre_rollback_20261124T103000",
+            "error": null}]
 completed_phases:
   description: Phases completed, in the order they first started.
   returned: always
@@ -120,9 +143,11 @@ record:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.state import (
-    StateError, apply, completed, load, new_state, state_path, write, check_phase,
+    StateError, apply, completed, load, new_state, state_path, write, check_phase, restores_since,
 )
-from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import utcnow
+from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
+    TimestampError, parse_timestamp, utcnow,
+)
 
 
 def run(params, check_mode):
@@ -144,6 +169,9 @@ def run(params, check_mode):
                 write(path, state)
     result["record"] = state
     result["completed_phases"] = completed(state)
+    if params["restored_since"]:
+        since = parse_timestamp(params["restored_since"], "restored_since")
+        result["other_restores"] = restores_since(params["state_dir"], since, params["rollback_id"])
     return result
 
 
@@ -156,12 +184,13 @@ def main():
             status=dict(type="str", default="started", choices=["started", "completed", "failed", "reset"]),
             note=dict(type="str"),
             details=dict(type="dict", default={}),
+            restored_since=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     try:
         result = run(module.params, module.check_mode)
-    except StateError as exc:
+    except (StateError, TimestampError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
 

@@ -18,7 +18,7 @@ def _read(*parts: str) -> str:
 
 def operator_variables() -> set[str]:
     names = set()
-    files = [os.path.join("playbooks", f) for f in os.listdir(os.path.join(ROOT, "playbooks"))]
+    files = [os.path.join("playbooks", f) for f in os.listdir(os.path.join(ROOT, "playbooks")) if f.endswith(".yml")]
     files += [os.path.join("roles", "phase", "tasks", f) for f in os.listdir(os.path.join(ROOT, "roles", "phase", "tasks"))]
     for path in files:
         text = _read(path)
@@ -49,3 +49,12 @@ def test_the_prod_example_inventory_sets_or_mentions_every_environment_variable(
     missing = sorted(n for n in operator_variables() - per_run if n not in values)
     assert not missing, "set these (with their default) in inventories/prod/group_vars/all.yml: %s" % missing
     assert values["rollback_environment"] == "prod"
+
+
+def test_decide_validates_every_operator_variable():
+    spec = yaml.safe_load(_read("playbooks", "vars", "operator_variables.yml"))["operator_variables_spec"]
+    missing = sorted(operator_variables() - set(spec))
+    assert not missing, "add these to playbooks/vars/operator_variables.yml: %s" % missing
+    table = _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
+    undocumented = sorted(n for n in spec if "`%s`" % n not in table)
+    assert not undocumented, "document these in the README's variable table: %s" % undocumented

@@ -160,6 +160,39 @@ def test_a_state_dir_that_cannot_be_created_is_a_clear_failure(tmp_path):
         st.write(str(tmp_path / "file" / "sub" / "r1.json"), st.new_state("r1", T0))
 
 
+def test_other_rollbacks_that_restored_since_the_deployment_are_listed(capsys, tmp_path):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    done = st.apply(st.apply(st.new_state("early", T0), "database", "started", at(0)), "database", "completed",
+                    at(60), details={"kept_db": "open_discussions_pre_rollback_early"})
+    st.write(str(state_dir / "early.json"), done)
+    later = st.apply(st.apply(st.new_state("later", T0), "database", "started", at(3600)), "database", "completed",
+                     at(3660))
+    st.write(str(state_dir / "later.json"), later)
+    failed_restore = st.apply(st.new_state("broken", T0), "database", "failed", at(3700), "no_such_table")
+    st.write(str(state_dir / "broken.json"), failed_restore)
+    (state_dir / "damaged.json").write_text("{")
+    (state_dir / "notes.txt").write_text("not a state")
+    since = (T0 + datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    result, failed = record(capsys, tmp_path, rollback_id="current", restored_since=since)
+    assert not failed and not result["changed"]
+    listed = {item["rollback_id"]: item for item in result["other_restores"]}
+    assert set(listed) == {"early", "later", "damaged"}
+    assert listed["early"]["restored_at"] == "2026-11-24T10:01:00Z"
+    assert listed["early"]["kept_db"] == "open_discussions_pre_rollback_early"
+    assert listed["later"]["error"] is None
+    assert "not valid JSON" in listed["damaged"]["error"]
+    # A restore before the time does not count, nor does the rollback itself.
+    result, failed = record(capsys, tmp_path, rollback_id="later", restored_since="2026-11-24T10:30:00Z")
+    assert not failed
+    assert [item["rollback_id"] for item in result["other_restores"]] == ["damaged"]
+
+
+def test_restored_since_needs_a_zone(capsys, tmp_path):
+    result, failed = record(capsys, tmp_path, restored_since="2026-11-24T10:00:00")
+    assert failed and "restored_since" in result["msg"], result["msg"]
+
+
 @pytest.mark.parametrize("args, message", [
     ({"rollback_id": "../x", "phase": "stop"}, "not usable in a file name"),
     ({"phase": "Stop Services"}, "is not a phase name"),

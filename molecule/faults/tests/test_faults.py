@@ -1,0 +1,445 @@
+"""Faults injected into the rollback of the broken demo stack (docs/reliability.md lists them).
+
+The stack is the e2e one, broken by the bad deployment. The tests run in file order, each from
+what the previous one left, and drive ``ansible-playbook`` as an operator would. They check
+what each fault leaves behind:
+
+* refused before anything stops: the live database (pg_dump checksum and the rows of every
+  table), the git checkout, the programs (same pids) and the maintenance flag exactly as before;
+* failing after the services stopped: the state file, the services as the failure policy says,
+  the resume command, and no row lost: the rows of every table before the rollback equal the
+  rows restored plus the rows exported (and, once the run completes, re-imported).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable),
+                                                                    "ansible-playbook")
+STACK_VARS = os.path.join(PROJECT, "molecule", "resources", "group_vars", "all.yml")
+BREAK_APP = os.path.join(PROJECT, "molecule", "resources", "playbooks", "break_app.yml")
+STATE_DIR = "/var/lib/runbooks-rollback"
+APP = "/srv/open-discussions"
+FLAG = "/var/www/maintenance/on"
+PROGRAMS = ("web", "celery_worker", "celery_beat")
+# The rows a restore loses and the re-import brings back (the data-loss report's tables).
+LOSS_TABLES = ("auth_user", "course_catalog_podcast")
+# Tables a rollback rewrites on purpose: the bad migration's rows go, the search index is rebuilt.
+REWRITTEN = ("django_migrations", "search_searchdocument")
+ROW_COUNTS = ("SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', "
+              "table_name), false, true, '')))[1]::text FROM information_schema.tables "
+              "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def app_environment(**extra):
+    """The stack's rollback_app_environment plus extra variables (how a fault is injected)."""
+    with open(STACK_VARS, encoding="utf-8") as handle:
+        text = handle.read()
+    env = {}
+    block = text.split("rollback_app_environment:\n", 1)[1]
+    for line in block.splitlines():
+        match = re.match(r"^  ([A-Z_]+): (.+)$", line)
+        if not match:
+            break
+        env[match.group(1)] = match.group(2)
+    env.update(extra)
+    return env
+
+
+def deployed_at(host):
+    return host.file("/var/lib/open-discussions/deployed_at").content_string.strip()
+
+
+def command(host, playbook, rollback_id, *options, **extra):
+    extra.setdefault("rollback_deployed_at", deployed_at(host))
+    extra["rollback_id"] = rollback_id
+    return [ANSIBLE_PLAYBOOK, "-i", INVENTORY, playbook if os.path.isabs(playbook)
+            else os.path.join(PROJECT, "playbooks", playbook), "-e", json.dumps(extra), *options]
+
+
+def run(host, playbook, rollback_id, *options, **extra):
+    """ansible-playbook as an operator runs it; returns (exit code, stdout + stderr)."""
+    proc = subprocess.run(command(host, playbook, rollback_id, *options, **extra), capture_output=True,
+                          text=True, check=False, timeout=1800)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def psql(host, query, db="open_discussions"):
+    return host.check_output("runuser -u postgres -- psql -At -d %s -c %s", db, query).strip()
+
+
+def rows(host, db="open_discussions"):
+    out = psql(host, ROW_COUNTS, db)
+    return {table: int(count) for table, count in (line.split("|") for line in out.splitlines())}
+
+
+def programs(host):
+    """Program -> 'RUNNING pid 123' (the pid proves a program was not restarted)."""
+    out = host.run("supervisorctl status").stdout
+    found = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] in PROGRAMS:
+            match = re.search(r"pid (\d+)", line)
+            found[fields[0]] = fields[1] + (" pid " + match.group(1) if match else "")
+    return found
+
+
+def http_status(host, path="/"):
+    return int(host.check_output("curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1%s", path))
+
+
+def git(host, *args):
+    return host.check_output("runuser -u od -- git -C %s %s" % (APP, " ".join(args)))
+
+
+def snapshot(host):
+    """Everything a fault refused before the stop must leave as it was."""
+    return {
+        "database": host.check_output("runuser -u postgres -- pg_dump open_discussions | sha256sum"),
+        "rows": rows(host),
+        "databases": psql(host, "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database", "postgres"),
+        "head": git(host, "rev-parse", "HEAD"),
+        "worktree": git(host, "status", "--porcelain"),
+        "programs": programs(host),
+        "maintenance": host.file(FLAG).exists,
+        "work": host.run("ls -R /backups/rollback").stdout,
+    }
+
+
+def state(host, rollback_id):
+    return json.loads(host.file("%s/%s.json" % (STATE_DIR, rollback_id)).content_string)
+
+
+def refused(host, before, code, out, *fragments):
+    """The run failed with every fragment in its output and touched nothing."""
+    assert code != 0, out[-3000:]
+    for fragment in fragments:
+        assert fragment in out, "%r not in the output:\n%s" % (fragment, out[-3000:])
+    assert snapshot(host) == before
+
+
+def export_manifest(host, rollback_id):
+    manifest = json.loads(host.file("/backups/rollback/%s/recent-data/manifest.json" % rollback_id).content_string)
+    return {entry["table"].split(".")[-1]: entry["rows"] for entry in manifest["tables"]}
+
+
+def assert_no_row_lost_so_far(host, before, rollback_id):
+    """Mid-rollback: rows before = rows restored + rows exported, for every table of the report;
+    and the database of before the rollback is kept whole."""
+    exported = export_manifest(host, rollback_id)
+    now = rows(host)
+    for table in LOSS_TABLES:
+        assert exported[table] > 0, (table, exported)
+        assert before["rows"][table] == now[table] + exported[table], (table, before["rows"][table], now, exported)
+    kept = rows(host, "open_discussions_pre_rollback_%s" % rollback_id)
+    assert kept == before["rows"]
+
+
+def assert_no_row_lost(host, before, rollback_id):
+    """After a completed rollback: every table has the rows it had before (those restored plus
+    those re-imported), except the two a rollback rewrites; and the re-import put back exactly
+    what the export held."""
+    now = rows(host)
+    for table, count in before["rows"].items():
+        if table not in REWRITTEN:
+            assert now.get(table) == count, (table, count, now.get(table))
+    recovered = state(host, rollback_id)["phases"]["recover_data"]["details"]
+    exported = export_manifest(host, rollback_id)
+    inserted = {table.split(".")[-1]: count for table, count in recovered["inserted"].items()}
+    for table in LOSS_TABLES:
+        assert inserted[table] == exported[table] > 0, (table, inserted, exported)
+    assert recovered["total_skipped"] == 0
+
+
+def wait_for_no_leftover(host, timeout=600):
+    """After the controller was killed, the module it started on the host runs to its end."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if host.run("pgrep -f 'AnsiballZ|npm|poetry'").rc != 0:
+            return
+        time.sleep(2)
+    raise AssertionError("the killed run's processes are still running on the host")
+
+
+@pytest.fixture(scope="module")
+def before(host):
+    """The broken stack as the tests found it."""
+    for program in PROGRAMS:
+        assert programs(host)[program].startswith("RUNNING")
+    assert psql(host, "SELECT to_regclass('channels_channel') IS NULL") == "t"
+    return snapshot(host)
+
+
+# --- refused before anything stops -----------------------------------------------------------
+
+def test_a_missing_backup_is_refused_before_anything_stops(host, before):
+    code, out = run(host, "rollback.yml", "F-missing", rollback_backup_file="/backups/postgresql/missing.dump")
+    refused(host, before, code, out, "backup /backups/postgresql/missing.dump does not exist",
+            "Nothing was stopped")
+
+
+def test_an_empty_backup_is_refused_before_anything_stops(host, before):
+    host.check_output("install -o postgres -m 0600 /dev/null /backups/postgresql/empty.dump")
+    host.check_output("touch -d 2020-01-01 /backups/postgresql/empty.dump")
+    code, out = run(host, "rollback.yml", "F-empty", rollback_backup_file="/backups/postgresql/empty.dump")
+    refused(host, before, code, out, "backup /backups/postgresql/empty.dump is empty (0 bytes)", "Nothing was stopped")
+
+
+def test_a_truncated_plain_dump_is_refused_before_anything_stops(host, before):
+    host.check_output("runuser -u postgres -- sh -c 'pg_dump open_discussions | head -c 20000 "
+                      "> /backups/postgresql/truncated.sql'")
+    host.check_output("touch -d 2020-01-01 /backups/postgresql/truncated.sql")
+    code, out = run(host, "rollback.yml", "F-truncated", rollback_backup_file="/backups/postgresql/truncated.sql")
+    refused(host, before, code, out, "backup /backups/postgresql/truncated.sql is truncated", "Nothing was stopped")
+
+
+def test_a_corrupt_custom_dump_is_refused_before_anything_stops(host, before):
+    good = host.check_output("ls -1t /backups/postgresql/open_discussions_*.dump | head -1")
+    size = int(host.check_output("stat -c %%s %s", good))
+    host.check_output("cp -p %s /backups/postgresql/corrupt.dump" % good)
+    # Overwrite the middle of the archive data: the table of contents at the start still reads.
+    host.check_output("dd if=/dev/urandom of=/backups/postgresql/corrupt.dump bs=1 seek=%d count=512 "
+                      "conv=notrunc status=none" % (size * 2 // 3))
+    code, out = run(host, "rollback.yml", "F-corrupt", rollback_backup_file="/backups/postgresql/corrupt.dump")
+    refused(host, before, code, out, "backup /backups/postgresql/corrupt.dump is", "corrupt", "Nothing was stopped")
+
+
+def test_a_backup_newer_than_the_deployment_is_refused_before_anything_stops(host, before):
+    host.check_output("runuser -u postgres -- pg_dump -Fc -f /backups/postgresql/after_deployment.dump open_discussions")
+    code, out = run(host, "rollback.yml", "F-newer", rollback_backup_file="/backups/postgresql/after_deployment.dump")
+    refused(host, before, code, out, "after the deployment at", "restoring it would bring back the bad deployment",
+            "Nothing was stopped")
+    host.check_output("rm -f /backups/postgresql/after_deployment.dump")
+
+
+@pytest.mark.parametrize("extra, fragments", [
+    ({"rollback_scenario": "severe"}, ["scenario 'severe' is unknown"]),
+    ({"rollback_deployed_at": "2026-11-24T09:30:00"}, ["has no time zone"]),
+    ({"rollback_monitor_seconds": "five minutes"}, ["rollback_monitor_seconds", "cannot be converted to an int"]),
+    ({"rollback_on_failure": "panic"}, ["rollback_on_failure must be one of: keep_maintenance, restore_services"]),
+    ({"rollback_environment": "prod"}, ["rollback_confirm=prod"]),
+    ({"rollback_scenario": "3"}, ["Nothing was changed", "-e rollback_override=true"]),
+], ids=["unknown-scenario", "time-without-zone", "wrong-type", "unknown-policy", "prod-unconfirmed",
+        "matrix-denies"])
+def test_bad_variables_are_refused_before_anything_runs(host, before, extra, fragments):
+    code, out = run(host, "rollback.yml", "F-vars", **extra)
+    refused(host, before, code, out, *fragments)
+
+
+def test_an_unknown_supervisor_program_is_refused_before_anything_stops(host, before):
+    code, out = run(host, "rollback.yml", "F-program", rollback_worker_programs=["celery_beat", "celery_wrker"])
+    refused(host, before, code, out, "has no program named celery_wrker", "Known programs:", "Nothing was stopped")
+
+
+def test_a_missing_last_good_commit_is_refused_before_anything_stops(host, before):
+    code, out = run(host, "rollback.yml", "F-commit", rollback_code_target="v9.9.9")
+    refused(host, before, code, out, "v9.9.9 is not a commit of /srv/open-discussions", "Nothing was stopped")
+
+
+def test_an_unreachable_database_is_refused_before_anything_stops(host, before):
+    host.check_output("supervisorctl stop postgresql")
+    try:
+        code, out = run(host, "rollback.yml", "F-nodb")
+        assert code != 0
+        assert "Nothing was stopped" in out and "Rollback F-nodb stopped in phase decide" in out, out[-3000:]
+        assert re.search(r"(connect|connection).*(server|database)", out, re.I), out[-3000:]
+        assert programs(host) == before["programs"] and not host.file(FLAG).exists
+    finally:
+        host.check_output("supervisorctl start postgresql")
+        host.run("for i in $(seq 30); do runuser -u postgres -- pg_isready -q && exit 0; sleep 1; done; exit 1")
+    assert snapshot(host) == before
+
+
+# --- check mode ---------------------------------------------------------------------------------
+
+def test_check_mode_over_the_whole_rollback_changes_nothing(host, before):
+    states = host.run("ls %s" % STATE_DIR).stdout
+    code, out = run(host, "rollback.yml", "F-check", "--check")
+    assert code == 0, out[-3000:]
+    assert "Check mode - would" in out
+    assert snapshot(host) == before
+    assert host.run("ls %s" % STATE_DIR).stdout == states, "check mode wrote a state file"
+
+
+# --- a restore that fails halfway ----------------------------------------------------------------
+
+def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_site_back(host, before):
+    host.check_output("printf '%%s\\n' '--' '-- PostgreSQL database dump' '--' "
+                      "'CREATE TABLE auth_user (id serial PRIMARY KEY);' 'INSERT INTO no_such_table VALUES (1);' "
+                      "'--' '-- PostgreSQL database dump complete' '--' > /backups/postgresql/fails_late.sql")
+    host.check_output("chown postgres /backups/postgresql/fails_late.sql && chmod 0600 /backups/postgresql/fails_late.sql "
+                      "&& touch -d 2020-01-01 /backups/postgresql/fails_late.sql")
+    code, out = run(host, "rollback.yml", "F-restore", rollback_backup_file="/backups/postgresql/fails_late.sql",
+                    rollback_on_failure="restore_services")
+    assert code != 0
+    for fragment in ("Rollback F-restore stopped in phase database", "no_such_table", "was not touched",
+                     "started again on the pre-rollback state", "-e rollback_id=F-restore"):
+        assert fragment in out, (fragment, out[-3000:])
+    after = snapshot(host)
+    assert after["database"] == before["database"] and after["rows"] == before["rows"]
+    assert after["databases"] == before["databases"], "a scratch or kept database was left behind"
+    assert all(status.startswith("RUNNING") for status in after["programs"].values())
+    assert not after["maintenance"] and http_status(host) == 200
+    record = state(host, "F-restore")
+    assert record["phases"]["database"]["status"] == "failed" and "stop" not in record["phases"]
+
+
+# --- one rollback through three failures, resumed each time ------------------------------------------
+
+def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_row(host, before):
+    code, out = run(host, "rollback.yml", "R1",
+                    rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
+    assert code != 0
+    for fragment in ("Rollback R1 stopped in phase code", "Build the frontend",
+                     "The services stay STOPPED with the maintenance page on", "-e rollback_id=R1"):
+        assert fragment in out, (fragment, out[-3000:])
+    record = state(host, "R1")
+    assert record["phases"]["database"]["status"] == "completed"
+    assert record["phases"]["code"]["status"] == "failed"
+    assert host.file(FLAG).exists and http_status(host) == 503
+    assert all(not status.startswith("RUNNING") for status in programs(host).values())
+    assert_no_row_lost_so_far(host, before, "R1")
+
+
+def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
+    restored = psql(host, "SELECT count(*) FROM auth_user")
+    # The package index unreachable (a dead proxy) and no cached artifact: v1.4.0 needs praw back.
+    environment = app_environment(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
+                                  POETRY_CACHE_DIR="/tmp/empty-poetry-cache")
+    code, out = run(host, "rollback.yml", "R1", rollback_app_environment=environment)
+    assert code != 0
+    for fragment in ("Phase database of rollback R1 was completed", "Rollback R1 stopped in phase code",
+                     "Install the locked backend dependencies with poetry",
+                     "The services stay STOPPED with the maintenance page on"):
+        assert fragment in out, (fragment, out[-3000:])
+    record = state(host, "R1")
+    assert record["phases"]["database"]["attempts"] == 1
+    assert record["phases"]["code"]["attempts"] == 2 and record["phases"]["code"]["status"] == "failed"
+    assert psql(host, "SELECT count(*) FROM auth_user") == restored
+    assert host.file(FLAG).exists
+    assert_no_row_lost_so_far(host, before, "R1")
+
+
+def test_a_failing_smoke_url_after_the_restart_is_reported_with_the_site_up(host, before):
+    with open(STACK_VARS, encoding="utf-8") as handle:
+        smoke = re.findall(r"^  - \{path: ([^,}]+)", handle.read().split("rollback_smoke_urls:", 1)[1], re.M)
+    urls = [{"path": path} for path in smoke] + [{"path": "/no-such-page/"}]
+    code, out = run(host, "rollback.yml", "R1", rollback_smoke_urls=urls)
+    assert code != 0
+    for fragment in ("Rollback R1 stopped in phase verify", "/no-such-page/",
+                     "The services were started again by this rollback and keep running"):
+        assert fragment in out, (fragment, out[-3000:])
+    record = state(host, "R1")
+    assert record["phases"]["start"]["status"] == "completed"
+    assert record["phases"]["verify"]["status"] == "failed"
+    assert not host.file(FLAG).exists and http_status(host) == 200
+    assert all(status.startswith("RUNNING") for status in programs(host).values())
+
+
+def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, before):
+    code, out = run(host, "rollback.yml", "R1")
+    assert code == 0, out[-3000:]
+    record = state(host, "R1")
+    assert all(phase["status"] == "completed" for phase in record["phases"].values()), record["phases"]
+    assert record["phases"]["database"]["attempts"] == 1
+    assert record["phases"]["code"]["attempts"] == 3
+    assert record["phases"]["verify"]["attempts"] == 2
+    assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
+    assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")
+    assert http_status(host, "/c/general/") == 200
+    assert_no_row_lost(host, before, "R1")
+
+
+def test_a_second_run_after_success_changes_nothing(host, before):
+    done = snapshot(host)
+    code, out = run(host, "rollback.yml", "R1")
+    assert code == 0, out[-3000:]
+    recap = re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", out, re.M)
+    assert recap and all(changed == "0" for changed in recap), out[-2000:]
+    assert snapshot(host) == done
+
+
+def test_another_rollback_id_does_not_restore_again_over_the_restored_database(host, before):
+    done = snapshot(host)
+    code, out = run(host, "rollback.yml", "R9")
+    refused(host, done, code, out, "Rollback R1 restored open_discussions at",
+            "-e rollback_id=R1", "rollback_allow_repeat_restore=true", "Nothing was stopped")
+
+
+# --- the controller killed in the middle, then the same command again -----------------------------
+
+@pytest.fixture(scope="module")
+def broken_again(host):
+    """The stack broken a second time: a new backup, v1.5.0 deployed again, rows written after it."""
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", INVENTORY, BREAK_APP], capture_output=True, text=True,
+                          check=False, timeout=1200)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert psql(host, "SELECT to_regclass('channels_channel') IS NULL") == "t"
+    return snapshot(host)
+
+
+@pytest.fixture(scope="module")
+def db_login(host):
+    """A password login over TCP, as on a database server without peer authentication."""
+    secret = "Rb-" + os.urandom(12).hex()
+    psql(host, "DROP ROLE IF EXISTS rb_admin", "postgres")
+    host.check_output("runuser -u postgres -- psql -q -d postgres -c %s",
+                      "CREATE ROLE rb_admin LOGIN SUPERUSER PASSWORD '%s'" % secret)
+    check = host.run("PGPASSWORD=%s psql -h 127.0.0.1 -U rb_admin -d postgres -Atc 'SELECT 1'" % secret)
+    assert check.stdout.strip() == "1", check.stderr
+    return {"login_host": "127.0.0.1", "login_user": "rb_admin", "login_password": secret}
+
+
+def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twice(
+        host, broken_again, db_login, tmp_path):
+    first_output = tmp_path / "killed-run.log"
+    with open(first_output, "w", encoding="utf-8") as log:
+        rollback = subprocess.Popen(command(host, "rollback.yml", "R2", rollback_db_login=db_login), stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and rollback.poll() is None:
+            found = host.file("%s/R2.json" % STATE_DIR)
+            if found.exists and state(host, "R2")["phases"].get("code", {}).get("status") == "started":
+                break
+            time.sleep(1)
+        assert rollback.poll() is None, "the rollback ended before its code phase could be interrupted"
+        time.sleep(5)  # inside the code phase: the checkout is reset, npm and poetry at work
+    finally:
+        os.killpg(rollback.pid, signal.SIGKILL)
+        rollback.wait()
+    wait_for_no_leftover(host)
+    interrupted = state(host, "R2")
+    assert interrupted["phases"]["database"]["status"] == "completed"
+    assert interrupted["phases"]["code"]["status"] == "started"
+    assert host.file(FLAG).exists, "killed mid-rollback, the site must still show the maintenance page"
+
+    code, out = run(host, "rollback.yml", "R2", "-vvv", rollback_db_login=db_login)
+    assert code == 0, out[-3000:]
+    assert "Phase database of rollback R2 was completed" in out
+    record = state(host, "R2")
+    assert record["phases"]["database"]["attempts"] == 1
+    assert record["phases"]["code"]["attempts"] == 2
+    assert all(phase["status"] == "completed" for phase in record["phases"].values())
+    assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
+    assert_no_row_lost(host, broken_again, "R2")
+
+    # The database password: never in the output (-vvv included), nor in a file the run wrote.
+    secret = db_login["login_password"]
+    assert secret not in first_output.read_text() and secret not in out
+    assert "********" in out or "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out
+    leaks = host.run("grep -rl -- %s %s /backups /var/log /srv/open-discussions /tmp /root" % (secret, STATE_DIR))
+    assert leaks.rc == 1 and leaks.stdout == "", leaks.stdout
+    assert not host.file("/backups/rollback/R2/.pgpass").exists
