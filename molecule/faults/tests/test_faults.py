@@ -444,6 +444,7 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     secret = db_login["login_password"]
     assert secret not in first_output.read_text() and secret not in out
     assert "********" in out or "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out
+    assert '"login_user": "rb_admin"' in out, "the modules did not connect with rollback_db_login"
     leaks = host.run("grep -rl -- %s %s /backups /var/log /srv/open-discussions /tmp /root" % (secret, STATE_DIR))
     assert leaks.rc == 1 and leaks.stdout == "", leaks.stdout
     assert not host.file("/backups/rollback/R2/.pgpass").exists
