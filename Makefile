@@ -25,7 +25,7 @@ export NO_COLOR := 1
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: help demo demo-destroy test host-deps venv collections docker images lint sanity units \
-        molecule build clean
+        molecule build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -74,6 +74,13 @@ units: venv ## Unit tests against a real, throw-away PostgreSQL cluster
 
 molecule: images ## molecule test for every scenario (real docker hosts)
 	molecule test --all
+
+bench: venv ## Benchmarks against the runbook's own way, as ratios (bench/README.md); not part of make test
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(VENV)/bin/python bench/data_loss_vs_orm.py
+	$(VENV)/bin/python bench/export_vs_dumpdata.py
+	$(VENV)/bin/python bench/export_memory.py
+	$(VENV)/bin/python bench/restore_strategies.py --size-mb 1024
 
 build: venv ## Build the collection tarball and check it ships no local state
 	$(VENV)/bin/python tools/check_build.py

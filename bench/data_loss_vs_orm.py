@@ -1,0 +1,113 @@
+"""Data-loss counting: data_loss_report vs one `manage.py shell` ORM count per model, as a ratio.
+
+Run: make bench ARGS=data-loss, or .venv/bin/python bench/data_loss_vs_orm.py [--tables 10]
+[--rows 1000000] [--repeat 3]. Needs Django (bench/requirements.txt, installed by make bench).
+Starts its own PostgreSQL cluster; fills --tables tables of --rows rows each, 1 % of them
+created after the deployment; then, --repeat times, counts those rows
+- the runbook's way: for each model, `manage.py shell -c "print(Model.objects.filter(
+  created_on__gte=deployed_at).count())"` (one process per model);
+- the collection's way: the data_loss_report module run as Ansible runs it (one process, one
+  read-only snapshot over every table).
+Both must find the same counts. Prints the medians and the ratio (goal: >= 20x).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__file__))]
+
+import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
+
+from django_project import model_name, python, run_measured, write_project  # noqa: E402
+from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+
+DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
+MODULE = os.path.join(ROOT, "plugins", "modules", "data_loss_report.py")
+
+
+def fill(server: dict, tables: list[str], rows: int) -> None:
+    conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS bench")
+        cur.execute("CREATE DATABASE bench")
+    conn.close()
+    conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="bench")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for table in tables:
+            # 99 % before the deployment (spread over 30 days), 1 % after it.
+            cur.execute("CREATE TABLE %s (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                        "created_on timestamptz NOT NULL)" % table)
+            cur.execute("INSERT INTO {0} (payload, created_on) SELECT md5(g::text), "
+                        "CASE WHEN g %% 100 = 0 THEN %s::timestamptz + (g %% 3600) * interval '1 second' "
+                        "ELSE %s::timestamptz - (g %% 2592000) * interval '1 second' END "
+                        "FROM generate_series(1, %s) g".format(table), (DEPLOYED_AT, DEPLOYED_AT, rows))
+            cur.execute("ANALYZE %s" % table)
+    conn.close()
+
+
+def runbook_way(manage: str, tables: list[str]) -> tuple[float, dict]:
+    total, counts = 0.0, {}
+    for table in tables:
+        code = ("from benchapp.models import {0}; from django.utils.dateparse import parse_datetime; "
+                "print({0}.objects.filter(created_on__gte=parse_datetime('{1}')).count())"
+                .format(model_name(table), DEPLOYED_AT))
+        elapsed, _rss, out = run_measured([python(), manage, "shell", "-c", code], cwd=os.path.dirname(manage))
+        total += elapsed
+        counts[table] = int(out.strip().splitlines()[-1])
+    return total, counts
+
+
+def module_way(server: dict, tables: list[str], workdir: str) -> tuple[float, dict]:
+    args = {"ANSIBLE_MODULE_ARGS": {
+        "db": "bench", "login_unix_socket": server["host"], "port": server["port"], "since": DEPLOYED_AT,
+        "discover": False, "tables": [{"table": t, "timestamp_column": "created_on"} for t in tables]}}
+    path = os.path.join(workdir, "args.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(args, handle)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".work", "collections"))
+    elapsed, _rss, out = run_measured([python(), MODULE, path], env=env)
+    result = json.loads(out)
+    if result.get("failed"):
+        raise RuntimeError(result.get("msg"))
+    return elapsed, {t["table"]: t["rows"] for t in result["tables"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--tables", type=int, default=10)
+    parser.add_argument("--rows", type=int, default=1000000)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    tables = ["bench_t%d" % n for n in range(options.tables)]
+    with pg_cluster() as server, tempfile.TemporaryDirectory() as workdir:
+        fill(server, tables, options.rows)
+        manage = write_project(workdir, server, "bench", tables)
+        orm, module = [], []
+        for _attempt in range(options.repeat):
+            elapsed, orm_counts = runbook_way(manage, tables)
+            orm.append(elapsed)
+            elapsed, module_counts = module_way(server, tables, workdir)
+            module.append(elapsed)
+            if orm_counts != module_counts:
+                raise AssertionError("the two ways disagree: %s vs %s" % (orm_counts, module_counts))
+    orm_median, module_median = statistics.median(orm), statistics.median(module)
+    print("Data-loss counting, %d tables x %d rows (%d rows after the deployment per table), median of %d:\n"
+          % (options.tables, options.rows, orm_counts[tables[0]], options.repeat))
+    print("| way | time (s) |")
+    print("|---|---:|")
+    print("| runbook: one `manage.py shell` ORM count per model | %.2f |" % orm_median)
+    print("| `data_loss_report` (one process, one snapshot) | %.2f |" % module_median)
+    print("\nratio runbook / data_loss_report: **%.1fx** (goal >= 20x)" % (orm_median / module_median))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""A throw-away Django project over existing tables: the runbook's own way of counting and exporting.
+
+The benchmarks compare the collection's modules with what the runbook does by hand:
+``manage.py shell`` ORM queries and ``manage.py dumpdata``. This writes a minimal project whose
+unmanaged models map onto the benchmark tables (``id``, ``payload``, ``created_on``), and runs
+its ``manage.py`` as a child process, measuring wall time and peak RSS.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+SETTINGS = """
+SECRET_KEY = "bench"
+INSTALLED_APPS = ["benchapp"]
+USE_TZ = True
+DATABASES = {{"default": {{"ENGINE": "django.db.backends.postgresql", "NAME": "{db}", "USER": "postgres",
+                          "HOST": "{host}", "PORT": "{port}"}}}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+"""
+
+MODEL = """
+class {name}(models.Model):
+    payload = models.TextField()
+    created_on = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "{table}"
+"""
+
+
+def model_name(table: str) -> str:
+    return "".join(part.capitalize() for part in table.split("_"))
+
+
+def write_project(directory: str, server: dict, db: str, tables: list[str]) -> str:
+    """Write the project; return the path of its manage.py."""
+    os.makedirs(os.path.join(directory, "benchapp"), exist_ok=True)
+    with open(os.path.join(directory, "bench_settings.py"), "w", encoding="utf-8") as handle:
+        handle.write(SETTINGS.format(db=db, host=server["host"], port=server["port"]))
+    with open(os.path.join(directory, "benchapp", "__init__.py"), "w", encoding="utf-8") as handle:
+        handle.write("")
+    with open(os.path.join(directory, "benchapp", "models.py"), "w", encoding="utf-8") as handle:
+        handle.write("from django.db import models\n")
+        for table in tables:
+            handle.write(MODEL.format(name=model_name(table), table=table))
+    manage = os.path.join(directory, "manage.py")
+    with open(manage, "w", encoding="utf-8") as handle:
+        handle.write(textwrap.dedent("""\
+            import os
+            import sys
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench_settings")
+            from django.core.management import execute_from_command_line
+            execute_from_command_line(sys.argv)
+            """))
+    return manage
+
+
+def run_measured(argv: list[str], cwd: str | None = None, env: dict | None = None) -> tuple[float, int, str]:
+    """Run a child; return (wall seconds, its peak RSS in KiB, stdout). Fails on a non-zero exit."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError("%s failed (%s): %s" % (" ".join(argv[:4]), child.returncode,
+                                                       err.read().decode("utf-8", "replace")[-2000:]))
+        return elapsed, usage.ru_maxrss, out.read().decode("utf-8", "replace")
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,187 @@
+"""End to end: playbooks/rollback.yml vs a bare script of the runbook's own commands, same host.
+
+Run: make bench ARGS=e2e, or .venv/bin/python bench/end_to_end.py [--repeat 1] [--watch 10].
+Needs docker and the images (make images). Builds the broken demo stack once (the stand-in at
+v1.4.0, seeded, backed up, broken by v1.5.0, rows written after), snapshots the container as an
+image, then for each repetition starts two fresh copies of it and rolls one back with the bare
+commands of the runbook (one `docker exec bash`, `set -e`) and the other with
+`ansible-playbook playbooks/rollback.yml` (inventories/demo settings; monitoring shortened to
+--watch seconds, as the script's watch). Both must end with the site serving the channels again.
+Prints the medians, the ratio (goal: <= 1.3x) and the slowest tasks of the playbook run
+(profile_tasks), which say what dominates the overhead.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCKER = os.environ.get("DOCKER", shutil.which("docker") or "/usr/bin/docker")
+SNAPSHOT = "local/rb-bench-broken:latest"
+BUILDER = "rb-prod"
+APP = "/srv/open-discussions"
+
+# The runbook's commands, as an engineer would paste them (variables: DEPLOYED, WATCH).
+SCRIPT = r"""
+set -euo pipefail
+OD="runuser -u od -- env HOME=$(getent passwd od | cut -d: -f6)"
+PSQL="runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q -d open_discussions"
+MANAGE="$OD env REQUESTS_CA_BUNDLE=/etc/ssl/host-ca.crt /srv/open-discussions/.venv/bin/python manage.py"
+mkdir -p /backups/rollback/bare && chown postgres /backups/rollback/bare
+# 1 stop
+mkdir -p /var/www/maintenance && touch /var/www/maintenance/on
+supervisorctl stop web celery_beat celery_worker
+# 2 database: count and export what the restore loses, dump the current state, restore
+$PSQL -Atc "SELECT count(*) FROM auth_user WHERE date_joined >= '$DEPLOYED'"
+$PSQL -Atc "SELECT count(*) FROM course_catalog_podcast WHERE created_on >= '$DEPLOYED'"
+$PSQL -c "\copy (SELECT * FROM auth_user WHERE date_joined >= '$DEPLOYED') TO '/backups/rollback/bare/users.copy'"
+$PSQL -c "\copy (SELECT * FROM course_catalog_podcast WHERE created_on >= '$DEPLOYED') TO '/backups/rollback/bare/podcasts.copy'"
+runuser -u postgres -- pg_dump -Fc -f /backups/rollback/bare/current.dump open_discussions
+BACKUP=$(ls -1t /backups/postgresql/open_discussions_*.dump | head -1)
+runuser -u postgres -- dropdb --force open_discussions
+runuser -u postgres -- createdb -O od_app open_discussions
+runuser -u postgres -- pg_restore --exit-on-error -d open_discussions "$BACKUP"
+# 3 code
+cd /srv/open-discussions
+$OD git checkout -q -b rollback/bare
+$OD git reset -q --hard v1.4.0
+(cd frontends/open-discussions && $OD npm ci --no-audit --no-fund && $OD npm run build)
+$OD env REQUESTS_CA_BUNDLE=/etc/ssl/host-ca.crt POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --no-interaction --no-root --sync
+$MANAGE collectstatic --noinput
+$MANAGE check
+# 6 recover the data written since the deployment
+$PSQL -c "\copy auth_user FROM '/backups/rollback/bare/users.copy'"
+$PSQL -c "\copy course_catalog_podcast FROM '/backups/rollback/bare/podcasts.copy'"
+$PSQL -c "SELECT setval(pg_get_serial_sequence('auth_user', 'id'), (SELECT max(id) FROM auth_user))"
+$PSQL -c "SELECT setval(pg_get_serial_sequence('course_catalog_podcast', 'id'), (SELECT max(id) FROM course_catalog_podcast))"
+# 4 start
+$MANAGE migrate --noinput
+supervisorctl start celery_worker celery_beat web
+rm -f /var/www/maintenance/on
+for i in $(seq 30); do curl -fs -o /dev/null http://127.0.0.1/healthz && break; sleep 1; done
+# 5 verify
+for path in /healthz / /c/general/ /api/v0/channels/ /api/v0/podcasts/; do curl -fs -o /dev/null "http://127.0.0.1$path"; done
+! grep -h ERROR /var/log/open-discussions/web.log | grep -q "$(date -u +%Y-%m-%d\ %H:%M)"
+# 7 search
+$MANAGE recreate_index --all --timeout 120
+for type in post comment podcast course; do curl -fs -o /dev/null "http://127.0.0.1/api/v0/search/?q=&type=$type"; done
+# 8 watch
+END=$((SECONDS + WATCH)); while [ $SECONDS -lt $END ]; do curl -fs -o /dev/null http://127.0.0.1/healthz; sleep 2; done
+"""
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([DOCKER, *args], check=check, capture_output=True, text=True)
+
+
+def run(argv: list[str], **kwargs) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, **kwargs)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed:\n%s" % (" ".join(argv[:4]), (proc.stdout + proc.stderr)[-3000:]))
+    return elapsed
+
+
+def build_snapshot() -> None:
+    """The broken demo stack, stopped cleanly and committed as an image."""
+    run(["molecule", "destroy", "-s", "default"])
+    run(["molecule", "create", "-s", "default"])
+    run(["ansible-playbook", "-i", os.path.join(ROOT, "inventories", "demo"),
+         os.path.join(ROOT, "molecule", "resources", "playbooks", "demo_stack.yml")])
+    docker("exec", BUILDER, "supervisorctl", "stop", "all")
+    docker("commit", BUILDER, SNAPSHOT)
+    run(["molecule", "destroy", "-s", "default"])
+
+
+def start_copy(name: str) -> None:
+    docker("rm", "-f", name, check=False)
+    bundle = os.environ.get("RB_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    docker("run", "-d", "--name", name, "-v", bundle + ":/etc/ssl/host-ca.crt:ro",
+           "-e", "PIP_CERT=/etc/ssl/host-ca.crt", "-e", "REQUESTS_CA_BUNDLE=/etc/ssl/host-ca.crt",
+           "-e", "NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca.crt", SNAPSHOT)
+    for _second in range(60):
+        status = docker("exec", name, "supervisorctl", "status", check=False).stdout
+        if status and all(re.search(r"^%s\s+RUNNING" % p, status, re.M)
+                          for p in ("postgresql", "web", "celery_worker", "nginx")):
+            break
+        time.sleep(1)
+    else:
+        raise RuntimeError("%s did not start its programs:\n%s" % (name, status))
+
+
+def site_is_back(name: str) -> None:
+    body = docker("exec", name, "curl", "-fs", "http://127.0.0.1/c/general/").stdout
+    if "General post 1" not in body:
+        raise AssertionError("%s does not serve the channels after the rollback" % name)
+
+
+def bare_script(name: str, watch: int) -> float:
+    deployed = docker("exec", name, "cat", "/var/lib/open-discussions/deployed_at").stdout.strip()
+    elapsed = run([DOCKER, "exec", "-e", "DEPLOYED=" + deployed, "-e", "WATCH=%d" % watch, name, "bash", "-c", SCRIPT])
+    site_is_back(name)
+    return elapsed
+
+
+def playbook(name: str, watch: int, workdir: str) -> tuple[float, str]:
+    inventory = os.path.join(workdir, "inventory")
+    shutil.rmtree(inventory, ignore_errors=True)
+    shutil.copytree(os.path.join(ROOT, "inventories", "demo"), inventory)
+    with open(os.path.join(inventory, "hosts.yml"), encoding="utf-8") as handle:
+        hosts = handle.read().replace("rb-prod:", name + ":")
+    with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
+        handle.write(hosts)
+    deployed = docker("exec", name, "cat", "/var/lib/open-discussions/deployed_at").stdout.strip()
+    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="8")
+    started = time.perf_counter()
+    proc = subprocess.run(["ansible-playbook", "-i", inventory, "playbooks/rollback.yml",
+                           "-e", "rollback_deployed_at=" + deployed, "-e", "rollback_scenario=1",
+                           "-e", "rollback_monitor_seconds=%d" % watch, "-e", "rollback_monitor_interval=2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError("rollback.yml failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+    site_is_back(name)
+    slowest = proc.stdout.rsplit("=====", 1)[-1].strip()
+    return elapsed, slowest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--watch", type=int, default=10)
+    parser.add_argument("--reuse-snapshot", action="store_true", help="keep the image of an earlier run")
+    options = parser.parse_args()
+    if not (options.reuse_snapshot and docker("image", "inspect", SNAPSHOT, check=False).returncode == 0):
+        build_snapshot()
+    scripts, playbooks, slowest = [], [], ""
+    with tempfile.TemporaryDirectory() as workdir:
+        for attempt in range(options.repeat):
+            start_copy("rb-bench-script")
+            scripts.append(bare_script("rb-bench-script", options.watch))
+            docker("rm", "-f", "rb-bench-script")
+            start_copy("rb-bench-ansible")
+            elapsed, slowest = playbook("rb-bench-ansible", options.watch, workdir)
+            playbooks.append(elapsed)
+            docker("rm", "-f", "rb-bench-ansible")
+            print("run %d: script %.1f s, playbook %.1f s" % (attempt + 1, scripts[-1], elapsed), flush=True)
+    script, ansible = statistics.median(scripts), statistics.median(playbooks)
+    print("\nEnd to end on one docker host, median of %d (watch %d s in both):\n" % (options.repeat, options.watch))
+    print("| way | time (s) |")
+    print("|---|---:|")
+    print("| bare script of the runbook's commands | %.1f |" % script)
+    print("| `playbooks/rollback.yml` | %.1f |" % ansible)
+    print("\nratio playbook / script: **%.2fx** (goal <= 1.3x)" % (ansible / script))
+    print("\nSlowest tasks of the last playbook run (profile_tasks):\n" + slowest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

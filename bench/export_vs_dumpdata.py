@@ -1,0 +1,127 @@
+"""Export of the rows written since the deployment: recent_data_export vs `manage.py dumpdata --pks`.
+
+Run: make bench ARGS=export, or .venv/bin/python bench/export_vs_dumpdata.py [--rows 10000,100000]
+[--repeat 3]. Needs Django (bench/requirements.txt). Starts its own PostgreSQL cluster; for each
+size, a table of that many rows created after the deployment (plus as many before it), then,
+--repeat times:
+- the runbook's way: one `manage.py shell` that selects the primary keys created since the
+  deployment with the ORM and calls dumpdata with them (`--pks`; on the command line 100k keys
+  would exceed the kernel's argument limit);
+- the collection's way: the recent_data_export module run as Ansible runs it (jsonl, one snapshot).
+Both must export the same number of rows. Prints median wall time and the child's peak RSS per
+way and size, the time ratio (goal: >= 10x) and how memory grows from the smallest to the largest
+size (goal: flat).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__file__))]
+
+import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
+
+from django_project import model_name, python, run_measured, write_project  # noqa: E402
+from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+
+DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
+TABLE = "bench_podcast"
+MODULE = os.path.join(ROOT, "plugins", "modules", "recent_data_export.py")
+
+
+def fill(server: dict, rows: int) -> None:
+    conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="bench")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS %s" % TABLE)
+        cur.execute("CREATE TABLE %s (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                    "created_on timestamptz NOT NULL)" % TABLE)
+        cur.execute("INSERT INTO {0} (payload, created_on) SELECT repeat(md5(g::text), 4), "
+                    "CASE WHEN g %% 2 = 0 THEN %s::timestamptz + (g %% 3600) * interval '1 second' "
+                    "ELSE %s::timestamptz - (g %% 86400) * interval '1 second' END "
+                    "FROM generate_series(1, %s) g".format(TABLE), (DEPLOYED_AT, DEPLOYED_AT, 2 * rows))
+        cur.execute("ANALYZE %s" % TABLE)
+    conn.close()
+
+
+def runbook_way(manage: str, out_dir: str) -> tuple[float, int, int]:
+    target = os.path.join(out_dir, "dumpdata.json")
+    code = ("from benchapp.models import {0}; from django.utils.dateparse import parse_datetime; "
+            "from django.core.management import call_command; "
+            "pks = [str(pk) for pk in {0}.objects.filter(created_on__gte=parse_datetime('{1}'))"
+            ".values_list('pk', flat=True)]; "
+            "call_command('dumpdata', 'benchapp.{0}', primary_keys=','.join(pks), output='{2}')"
+            .format(model_name(TABLE), DEPLOYED_AT, target))
+    elapsed, rss, _out = run_measured([python(), manage, "shell", "-c", code], cwd=os.path.dirname(manage))
+    with open(target, encoding="utf-8") as handle:
+        exported = len(json.load(handle))
+    return elapsed, rss, exported
+
+
+def module_way(server: dict, out_dir: str) -> tuple[float, int, int]:
+    args = {"ANSIBLE_MODULE_ARGS": {
+        "db": "bench", "login_unix_socket": server["host"], "port": server["port"], "since": DEPLOYED_AT,
+        "discover": False, "dest": os.path.join(out_dir, "export"),
+        "tables": [{"table": TABLE, "timestamp_column": "created_on"}]}}
+    path = os.path.join(out_dir, "args.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(args, handle)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".work", "collections"))
+    elapsed, rss, out = run_measured([python(), MODULE, path], env=env)
+    result = json.loads(out)
+    if result.get("failed"):
+        raise RuntimeError(result.get("msg"))
+    return elapsed, rss, result["total_rows"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--rows", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.rows.split(",")]
+    results = []
+    with pg_cluster() as server, tempfile.TemporaryDirectory() as workdir:
+        conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE bench")
+        conn.close()
+        manage = write_project(workdir, server, "bench", [TABLE])
+        for size in sizes:
+            fill(server, size)
+            runs = {"runbook": [], "module": []}
+            for attempt in range(options.repeat):
+                out_dir = os.path.join(workdir, "run%d" % attempt)
+                os.makedirs(out_dir)
+                runs["runbook"].append(runbook_way(manage, out_dir))
+                runs["module"].append(module_way(server, out_dir))
+                shutil.rmtree(out_dir)
+            for way, measured in runs.items():
+                if any(m[2] != size for m in measured):
+                    raise AssertionError("%s exported %s rows, expected %d" % (way, [m[2] for m in measured], size))
+            results.append((size, statistics.median(m[0] for m in runs["runbook"]),
+                            max(m[1] for m in runs["runbook"]), statistics.median(m[0] for m in runs["module"]),
+                            max(m[1] for m in runs["module"])))
+    print("Export of the rows created since the deployment, median of %d:\n" % options.repeat)
+    print("| rows | dumpdata --pks (s) | dumpdata peak RSS (MiB) | recent_data_export (s) "
+          "| export peak RSS (MiB) | time ratio |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size, dump_s, dump_rss, export_s, export_rss in results:
+        row = (size, dump_s, dump_rss / 1024.0, export_s, export_rss / 1024.0, dump_s / export_s)
+        print("| %d | %.2f | %.0f | %.2f | %.0f | **%.1fx** |" % row)
+    first, last = results[0], results[-1]
+    print("\npeak RSS %d rows / %d rows: dumpdata %.2f, recent_data_export %.2f (goal: flat, near 1)"
+          % (last[0], first[0], last[2] / first[2], last[4] / first[4]))
+    print("goal: recent_data_export >= 10x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
