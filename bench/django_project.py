@@ -61,20 +61,38 @@ def write_project(directory: str, server: dict, db: str, tables: list[str]) -> s
     return manage
 
 
+def _high_water_kib(pid: int) -> int:
+    """VmHWM of a running process: the peak RSS of its own image since exec (0 once gone)."""
+    try:
+        with open("/proc/%d/status" % pid, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_measured(argv: list[str], cwd: str | None = None, env: dict | None = None) -> tuple[float, int, str]:
-    """Run a child; return (wall seconds, its peak RSS in KiB, stdout). Fails on a non-zero exit."""
+    """Run a child; return (wall seconds, its peak RSS in KiB, stdout). Fails on a non-zero exit.
+
+    The peak is the child's VmHWM sampled every 10 ms while it runs: getrusage/wait4's ru_maxrss
+    would also count the parent's memory the child had before exec (Linux keeps the larger).
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _high_water_kib(child.pid))
+            time.sleep(0.01)
         elapsed = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if child.returncode != 0:
             raise RuntimeError("%s failed (%s): %s" % (" ".join(argv[:4]), child.returncode,
                                                        err.read().decode("utf-8", "replace")[-2000:]))
-        return elapsed, usage.ru_maxrss, out.read().decode("utf-8", "replace")
+        return elapsed, peak, out.read().decode("utf-8", "replace")
 
 
 def python() -> str:
