@@ -58,3 +58,21 @@ def test_decide_validates_every_operator_variable():
     table = _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
     undocumented = sorted(n for n in spec if "`%s`" % n not in table)
     assert not undocumented, "document these in the README's variable table: %s" % undocumented
+
+
+def test_boolean_operator_variables_are_read_as_booleans_in_conditions():
+    # -e rollback_migrate=false gives the string "false", which is true in a condition.
+    spec = yaml.safe_load(_read("playbooks", "vars", "operator_variables.yml"))["operator_variables_spec"]
+    booleans = [name for name, option in spec.items() if option["type"] == "bool"]
+    wrong = []
+    for name in os.listdir(os.path.join(ROOT, "playbooks")):
+        if not name.endswith(".yml"):
+            continue
+        for line in _read("playbooks", name).splitlines():
+            if "when:" not in line:
+                continue
+            for variable in booleans:
+                for use in re.findall(r"\b%s\b[^a-z_][^|]*(?:\|\s*[a-z_]+(?:\([^)]*\))?\s*)*" % variable, line):
+                    if "| bool" not in use:
+                        wrong.append("%s: %s" % (name, line.strip()))
+    assert not wrong, wrong
