@@ -13,7 +13,6 @@ Both must find the same counts. Prints the medians and the ratio (goal: >= 20x).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -24,11 +23,10 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, python, run_measured, write_project  # noqa: E402
+from django_project import model_name, python, run_measured, run_module, write_project  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
 DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
-MODULE = os.path.join(ROOT, "plugins", "modules", "data_loss_report.py")
 
 
 def fill(server: dict, tables: list[str], rows: int) -> None:
@@ -66,17 +64,9 @@ def runbook_way(manage: str, tables: list[str]) -> tuple[float, dict]:
 
 
 def module_way(server: dict, tables: list[str], workdir: str) -> tuple[float, dict]:
-    args = {"ANSIBLE_MODULE_ARGS": {
+    elapsed, _rss, result = run_module("data_loss_report", {
         "db": "bench", "login_unix_socket": server["host"], "port": server["port"], "since": DEPLOYED_AT,
-        "discover": False, "tables": [{"table": t, "timestamp_column": "created_on"} for t in tables]}}
-    path = os.path.join(workdir, "args.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(args, handle)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".work", "collections"))
-    elapsed, _rss, out = run_measured([python(), MODULE, path], env=env)
-    result = json.loads(out)
-    if result.get("failed"):
-        raise RuntimeError(result.get("msg"))
+        "discover": False, "tables": [{"table": t, "timestamp_column": "created_on"} for t in tables]}, workdir)
     return elapsed, {t["table"]: t["rows"] for t in result["tables"]}
 
 

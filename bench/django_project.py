@@ -7,6 +7,7 @@ its ``manage.py`` as a child process, measuring wall time and peak RSS.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -93,6 +94,22 @@ def run_measured(argv: list[str], cwd: str | None = None, env: dict | None = Non
             raise RuntimeError("%s failed (%s): %s" % (" ".join(argv[:4]), child.returncode,
                                                        err.read().decode("utf-8", "replace")[-2000:]))
         return elapsed, peak, out.read().decode("utf-8", "replace")
+
+
+def run_module(module: str, args: dict, workdir: str) -> tuple[float, int, dict]:
+    """Run a module of this collection as Ansible runs it (one process, args from a JSON file);
+    return (wall seconds, peak RSS in KiB, its result). Fails when the module fails."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(workdir, "args.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, ".work", "collections"))
+    elapsed, rss, out = run_measured([python(), os.path.join(root, "plugins", "modules", module + ".py"), path],
+                                     env=env)
+    result = json.loads(out)
+    if result.get("failed"):
+        raise RuntimeError(result.get("msg"))
+    return elapsed, rss, result
 
 
 def python() -> str:

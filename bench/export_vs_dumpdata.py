@@ -27,12 +27,11 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, python, run_measured, write_project  # noqa: E402
+from django_project import model_name, python, run_measured, run_module, write_project  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
 DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
 TABLE = "bench_podcast"
-MODULE = os.path.join(ROOT, "plugins", "modules", "recent_data_export.py")
 
 
 def fill(server: dict, rows: int) -> None:
@@ -65,18 +64,10 @@ def runbook_way(manage: str, out_dir: str) -> tuple[float, int, int]:
 
 
 def module_way(server: dict, out_dir: str) -> tuple[float, int, int]:
-    args = {"ANSIBLE_MODULE_ARGS": {
+    elapsed, rss, result = run_module("recent_data_export", {
         "db": "bench", "login_unix_socket": server["host"], "port": server["port"], "since": DEPLOYED_AT,
         "discover": False, "dest": os.path.join(out_dir, "export"),
-        "tables": [{"table": TABLE, "timestamp_column": "created_on"}]}}
-    path = os.path.join(out_dir, "args.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(args, handle)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".work", "collections"))
-    elapsed, rss, out = run_measured([python(), MODULE, path], env=env)
-    result = json.loads(out)
-    if result.get("failed"):
-        raise RuntimeError(result.get("msg"))
+        "tables": [{"table": TABLE, "timestamp_column": "created_on"}]}, out_dir)
     return elapsed, rss, result["total_rows"]
 
 
