@@ -279,14 +279,32 @@ def test_check_mode_over_the_whole_rollback_changes_nothing(host, before):
 
 # --- a restore that fails halfway ----------------------------------------------------------------
 
-def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_site_back(host, before):
+def write_backup_that_fails_late(host):
     host.check_output("printf '%s\\n' '--' '-- PostgreSQL database dump' '--' "
                       "'CREATE TABLE auth_user (id serial PRIMARY KEY);' 'INSERT INTO no_such_table VALUES (1);' "
                       "'--' '-- PostgreSQL database dump complete' '--' > /backups/postgresql/fails_late.sql")
     host.check_output("chown postgres /backups/postgresql/fails_late.sql && chmod 0600 /backups/postgresql/fails_late.sql "
                       "&& touch -d 2020-01-01 /backups/postgresql/fails_late.sql")
+
+
+def test_a_backup_that_fails_to_restore_ahead_is_found_before_anything_stops(host, before):
+    write_backup_that_fails_late(host)
+    code, out = run(host, "rollback.yml", "F-ahead", rollback_backup_file="/backups/postgresql/fails_late.sql")
+    assert code != 0
+    for fragment in ("Rollback F-ahead stopped in phase restore_ahead", "no_such_table", "was not touched",
+                     "Nothing was stopped: the site runs as before"):
+        assert fragment in out, (fragment, out[-3000:])
+    after = snapshot(host)
+    assert after == before, "the failed restore ahead changed something"
+    record = state(host, "F-ahead")
+    assert record["phases"]["restore_ahead"]["status"] == "failed" and "stop" not in record["phases"]
+
+
+def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_site_back(host, before):
+    # Without the restore ahead, the restore runs in the database phase, after the stop.
+    write_backup_that_fails_late(host)
     code, out = run(host, "rollback.yml", "F-restore", rollback_backup_file="/backups/postgresql/fails_late.sql",
-                    rollback_on_failure="restore_services")
+                    rollback_on_failure="restore_services", rollback_restore_ahead="false")
     assert code != 0
     for fragment in ("Rollback F-restore stopped in phase database", "no_such_table", "was not touched",
                      "started again on the pre-rollback state", "-e rollback_id=F-restore"):
@@ -298,6 +316,7 @@ def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_si
     assert not after["maintenance"] and http_status(host) == 200
     record = state(host, "F-restore")
     assert record["phases"]["database"]["status"] == "failed" and "stop" not in record["phases"]
+    assert "restore_ahead" not in record["phases"]
 
 
 # --- one rollback through three failures, resumed each time ------------------------------------------
