@@ -319,6 +319,29 @@ def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_si
     assert "restore_ahead" not in record["phases"]
 
 
+def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_behind(host, before):
+    # The work directory of this rollback id taken by a file: the database phase fails creating
+    # it, after the stop and the restore ahead, before anything is swapped.
+    host.check_output("mkdir -p /backups/rollback && touch /backups/rollback/F-drop")
+    try:
+        code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services")
+    finally:
+        host.check_output("rm -f /backups/rollback/F-drop")
+    assert code != 0
+    for fragment in ("Rollback F-drop stopped in phase database", "Completed phases: decide.",
+                     "started again on the pre-rollback state"):
+        assert fragment in out, (fragment, out[-3000:])
+    after = snapshot(host)
+    assert after["databases"] == before["databases"], "the copy restored ahead was left behind"
+    assert after["database"] == before["database"] and after["rows"] == before["rows"]
+    assert all(status.startswith("RUNNING") for status in after["programs"].values())
+    assert not after["maintenance"] and http_status(host) == 200
+    record = state(host, "F-drop")
+    assert record["phases"]["database"]["status"] == "failed"
+    assert "restore_ahead" not in record["phases"] and "stop" not in record["phases"]
+    assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "stop"]
+
+
 # --- one rollback through three failures, resumed each time ------------------------------------------
 
 def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_row(host, before):
