@@ -74,13 +74,17 @@ def _state(host):
 
 def test_every_phase_is_recorded_once_and_the_second_run_skipped_them(host):
     state = _state(host)
-    assert state["order"] == ["decide", "stop", "database", "recover_data", "start", "verify"]
+    assert state["order"] == ["decide", "restore_ahead", "stop", "database", "recover_data", "start", "verify"]
     for name in state["order"]:
         phase = state["phases"][name]
         assert phase["status"] == "completed", (name, phase)
         assert phase["attempts"] == 1, (name, phase)
         assert phase["started_at"] <= phase["ended_at"]
     assert state["phases"]["database"]["details"]["loss_counts"] == {"users": 3, "podcasts": 2}
+    # Restored before the stop; the database phase swapped that copy in without restoring again.
+    assert state["phases"]["restore_ahead"]["details"]["prepared"] is True
+    assert state["phases"]["database"]["details"]["restored_ahead"] is True
+    assert state["phases"]["restore_ahead"]["ended_at"] <= state["phases"]["stop"]["started_at"]
     assert state["phases"]["recover_data"]["details"]["total_inserted"] == 5
     state_file = host.file("/var/lib/runbooks-rollback/20261124T1100.json")
     assert state_file.mode == 0o600 and host.file("/var/lib/runbooks-rollback").mode == 0o700

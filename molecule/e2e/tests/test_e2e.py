@@ -124,7 +124,7 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert report.exists and report.mode == 0o600
     text = report.content_string
     record = state(host)
-    assert record["order"] == ["decide", "stop", "database", "code", "recover_data", "start", "verify",
+    assert record["order"] == ["decide", "restore_ahead", "stop", "database", "code", "recover_data", "start", "verify",
                                "search", "monitor"]
     for name in record["order"]:
         phase = record["phases"][name]
