@@ -27,7 +27,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MODEL = """
 class {name}(models.Model):
     payload = models.TextField()
-    created_on = models.DateTimeField()
+    created_on = models.DateTimeField(db_index=True)
 
     class Meta:
         managed = False

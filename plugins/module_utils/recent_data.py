@@ -105,30 +105,37 @@ def merge_discovered(entries, discovered):
     return entries + [d for d in discovered if (d["schema"], d["table"]) not in have]
 
 
-def column_type(cur, schema, table, column):
-    cur.execute("SELECT data_type FROM information_schema.columns "
-                "WHERE table_schema = %s AND table_name = %s AND column_name = %s", (schema, table, column))
-    row = cur.fetchone()
-    return row[0] if row else None
-
-
 def table_exists(cur, schema, table):
     cur.execute("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')", (schema, table))
     return cur.fetchone() is not None
 
 
-def check_entry(cur, entry):
-    """None when the entry is usable, else the reason it is missing."""
-    if not table_exists(cur, entry["schema"], entry["table"]):
-        return "table %s.%s does not exist" % (entry["schema"], entry["table"])
-    ctype = column_type(cur, entry["schema"], entry["table"], entry["timestamp_column"])
-    if ctype is None:
-        return "column %s does not exist in %s.%s" % (entry["timestamp_column"], entry["schema"], entry["table"])
-    if ctype not in TIMESTAMP_TYPES:
-        return "column %s of %s.%s is %s, not a timestamp" % (entry["timestamp_column"], entry["schema"],
-                                                              entry["table"], ctype)
-    return None
+def check_entries(cur, entries):
+    """For each entry, None when it is usable, else the reason it is missing (one catalog query)."""
+    if not entries:
+        return []
+    cur.execute(
+        "SELECT c.oid IS NOT NULL, pg_catalog.format_type(a.atttypid, NULL) "
+        "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS e(nsp, rel, col, ord) "
+        "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = e.nsp "
+        "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = e.rel AND c.relkind IN ('r', 'p') "
+        "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = e.col "
+        "AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY e.ord",
+        ([e["schema"] for e in entries], [e["table"] for e in entries], [e["timestamp_column"] for e in entries]))
+    reasons = []
+    for entry, (exists, ctype) in zip(entries, cur.fetchall()):
+        where = "%s.%s" % (entry["schema"], entry["table"])
+        if not exists:
+            reasons.append("table %s does not exist" % where)
+        elif ctype is None:
+            reasons.append("column %s does not exist in %s" % (entry["timestamp_column"], where))
+        elif ctype not in TIMESTAMP_TYPES:
+            reasons.append("column %s of %s is %s, not a timestamp" % (entry["timestamp_column"], where, ctype))
+        else:
+            reasons.append(None)
+    return reasons
 
 
 def qualified(entry):
@@ -157,8 +164,7 @@ def resolve(cur, entries, discover_columns=None):
     if discover_columns:
         entries = merge_discovered(entries, discover(cur, discover_columns))
     usable, missing = [], []
-    for entry in entries:
-        reason = check_entry(cur, entry)
+    for entry, reason in zip(entries, check_entries(cur, entries)):
         if reason:
             missing.append(dict(entry, reason=reason))
         else:
@@ -248,6 +254,7 @@ class AtomicFile(object):
         self.handle = os.fdopen(fd, "wb")
         self.digest = hashlib.sha256()
         self.size = 0
+        self.lines = 0
 
     def write(self, data):
         if not isinstance(data, bytes):
@@ -255,6 +262,7 @@ class AtomicFile(object):
         self.handle.write(data)
         self.digest.update(data)
         self.size += len(data)
+        self.lines += data.count(b"\n")
 
     def commit(self):
         self.handle.close()
@@ -309,9 +317,15 @@ def export_table(conn, entry, since, fmt, dest, itersize=2000, fixture=None):
                             {"since": since})
                 rows = cur.fetchone()[0]
         else:
-            for text in _stream_json_rows(conn, entry, since, itersize):
-                out.write(text + "\n")
-                rows += 1
+            # One JSON object per line, streamed by the server. CSV with control characters as
+            # delimiter and quote never quotes nor escapes: row_to_json writes no raw newline and
+            # no control character (it escapes them as \u00XX), so each line is the JSON text as is.
+            query = sql.SQL("COPY (SELECT row_to_json(t)::text FROM (SELECT * FROM {} WHERE {} ORDER BY 1) t) "
+                            "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01', "
+                            "ENCODING 'UTF8')").format(qualified(entry), since_condition(entry))
+            with conn.cursor() as cur:
+                cur.copy_expert(cur.mogrify(query, {"since": since}).decode("utf-8"), out)
+            rows = out.lines
         out.commit()
     except Exception:
         out.abort()

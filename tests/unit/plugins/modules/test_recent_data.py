@@ -298,3 +298,48 @@ def test_export_memory_is_flat_in_the_number_of_rows(pg_db, pg_conn, tmp_path):
     large = _peak_export_memory(pg_db, pg_conn, tmp_path, 200000)
     # 20x the rows; a non-streaming export would need ~20x the memory.
     assert large < 2 * small, (small, large)
+
+
+HARD_TEXTS = ["line\nbreak", "carriage\rreturn", "tab\there", "back\\slash", 'quote " and \'', "\x01 and \x02",
+              "\\.", "", "é ü ß", "emoji \U0001F680", "a,b;c|d", '{"not": "json"}']
+
+
+@pytest.mark.parametrize("encoding", ["UTF8", "LATIN1"])
+def test_jsonl_export_keeps_every_value_exactly_in_any_database_encoding(capsys, pg_server, tmp_path, encoding):
+    """The jsonl file is written by COPY: each line must be the JSON of one row, UTF-8, whatever the
+    text holds (newlines, control characters, backslashes, quotes) and whatever the database's encoding."""
+    name = "enc_" + uuid.uuid4().hex[:8]
+    conn = admin(pg_server)
+    with conn.cursor() as cur:
+        cur.execute("CREATE DATABASE \"%s\" TEMPLATE template0 ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C'"
+                    % (name, encoding))
+    texts = [t for t in HARD_TEXTS if encoding == "UTF8" or all(ord(ch) < 256 for ch in t)]
+    try:
+        db = psycopg2.connect(host=pg_server["host"], port=pg_server["port"], user="postgres", dbname=name)
+        db.autocommit = True
+        with db.cursor() as cur:
+            cur.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text, extra jsonb, created_on timestamptz)")
+            for text in texts:
+                cur.execute("INSERT INTO notes (body, extra, created_on) VALUES (%s, %s, '2026-11-24T11:00:00Z')",
+                            (text, json.dumps({"body": text})))
+            cur.execute("INSERT INTO notes (body, extra, created_on) VALUES (NULL, NULL, '2026-11-24T11:00:00Z')")
+            cur.execute("INSERT INTO notes (body, created_on) VALUES ('before', '2026-11-23T11:00:00Z')")
+        db.close()
+        dest = tmp_path / "export"
+        args = {"login_unix_socket": pg_server["host"], "port": pg_server["port"], "login_user": "postgres",
+                "db": name, "since": DEPLOYED, "dest": str(dest),
+                "tables": [{"table": "notes", "timestamp_column": "created_on"}]}
+        result, failed = run_module(recent_data_export, args, capsys)
+        assert not failed, result
+        assert result["total_rows"] == len(texts) + 1
+        with open(str(dest / "public.notes.jsonl"), encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        assert lines[-1] == "" and len(lines) == len(texts) + 2
+        exported = [json.loads(line) for line in lines[:-1]]
+        assert [row["body"] for row in exported] == texts + [None]
+        assert [row["extra"] for row in exported] == [{"body": t} for t in texts] + [None]
+        assert [row["id"] for row in exported] == list(range(1, len(texts) + 2))
+    finally:
+        with conn.cursor() as cur:
+            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        conn.close()
