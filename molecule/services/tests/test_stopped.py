@@ -21,3 +21,12 @@ def test_site_answers_503_with_the_maintenance_page(host):
 
 def test_health_endpoint_of_nginx_still_answers(host):
     assert host.check_output("curl -fsS http://127.0.0.1/nginx-health").strip() == "ok"
+
+
+def test_celery_beat_was_stopped_before_the_worker(host):
+    """The stop phase stops in the order given: beat first, so it queues nothing for a stopped worker."""
+    log = host.file("/var/log/supervisor/supervisord.log").content_string.splitlines()
+    beat = [n for n, line in enumerate(log) if "stopped: celery_beat " in line]
+    worker = [n for n, line in enumerate(log) if "stopped: celery_worker " in line]
+    assert beat and worker, log[-20:]
+    assert beat[-1] < worker[-1], log[-20:]
