@@ -156,6 +156,16 @@ class Supervisor(object):
         return ""
 
 
+def confirmed_by(said, word):
+    """Programs ``supervisorctl start``/``stop`` reported as ``name: started``/``name: stopped``."""
+    names = set()
+    for line in said.splitlines():
+        name, sep, rest = line.partition(": ")
+        if sep and rest.strip() == word:
+            names.add(name.strip())
+    return names
+
+
 def wait_for(supervisor, names, state, deadline, said=""):
     """Read the status until every program of ``names`` is in ``state``; return the last states."""
     while True:
@@ -224,7 +234,13 @@ def run(module):
         if rc != 0 and not out.strip():
             raise SupervisorError("%s %s %s failed (exit %d): %s" % (" ".join(supervisor.argv), action,
                                                                      " ".join(acted_on), rc, said[-500:]))
-    after = wait_for(supervisor, names, state, deadline, said)
+    # supervisord answers "started" only once the program has run for its startsecs, and "stopped"
+    # once it has exited: those need no status read. Anything else is read until it is there.
+    confirmed = confirmed_by(said, "started" if state == "started" else "stopped")
+    if all(n in confirmed for n in waited_on):
+        after = dict((n, before[n] if n not in waited_on else WANTED[state][0]) for n in names)
+    else:
+        after = wait_for(supervisor, names, state, deadline, said)
     result["elapsed"] = round(time.monotonic() - started, 2)
     result["programs"] = [{"name": n, "before": before[n], "after": after.get(n)} for n in names]
     return result

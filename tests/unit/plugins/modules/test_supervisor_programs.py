@@ -51,3 +51,11 @@ def test_errors_of_supervisorctl_are_not_read_as_programs(text):
 def test_bad_input_is_refused_with_a_message(capsys, args, message):
     result, failed = run_module(supervisor_programs, args, capsys)
     assert failed and message in result["msg"], result
+
+
+def test_only_programs_supervisord_confirmed_count_as_there():
+    said = ("celery_worker: started\nbroken: ERROR (spawn error)\nweb: ERROR (already started)\n"
+            "queue:high: started\nnot a line")
+    assert supervisor_programs.confirmed_by(said, "started") == {"celery_worker", "queue:high"}
+    assert supervisor_programs.confirmed_by("celery_beat: stopped\ncelery_worker: ERROR (not running)",
+                                            "stopped") == {"celery_beat"}
