@@ -110,9 +110,10 @@ WANTED = {
     "stopped": ("STOPPED", "EXITED", "FATAL"),
     "started": ("RUNNING",),
 }
-# States from which supervisor starts a program by itself or already is: "already started".
-STARTING = ("RUNNING", "STARTING", "BACKOFF")
-STOPPABLE = ("RUNNING", "STARTING", "BACKOFF")
+# supervisorctl start answers "already started" in these states (BACKOFF: supervisord retries by
+# itself), and stop stops a program in any of them.
+ALREADY_STARTED = ("RUNNING", "STARTING", "BACKOFF")
+STOPPABLE = ALREADY_STARTED
 
 
 class SupervisorError(Exception):
@@ -217,7 +218,7 @@ def run(module):
     if state == "stopped":
         acted_on = [n for n in names if before[n] in STOPPABLE]
     else:
-        acted_on = [n for n in names if before[n] not in STARTING]
+        acted_on = [n for n in names if before[n] not in ALREADY_STARTED]
     waited_on = [n for n in names if before[n] not in WANTED[state]]
     result = {"changed": bool(acted_on), "acted_on": acted_on, "elapsed": 0.0,
               "programs": [{"name": n, "before": before[n], "after": before[n]} for n in names]}
