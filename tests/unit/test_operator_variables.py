@@ -16,6 +16,11 @@ def _read(*parts: str) -> str:
         return handle.read()
 
 
+def readme_variable_table() -> str:
+    """The README's section "Variables an operator sets", up to the next chapter."""
+    return _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
+
+
 def operator_variables() -> set[str]:
     names = set()
     files = [os.path.join("playbooks", f) for f in os.listdir(os.path.join(ROOT, "playbooks")) if f.endswith(".yml")]
@@ -34,7 +39,7 @@ def test_the_playbooks_read_the_variables_we_expect():
 
 
 def test_every_operator_variable_is_in_the_readme_table():
-    table = _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
+    table = readme_variable_table()
     missing = sorted(n for n in operator_variables() if "`%s`" % n not in table)
     assert not missing, "add these to the README's variable table: %s" % missing
 
@@ -55,7 +60,7 @@ def test_decide_validates_every_operator_variable():
     spec = yaml.safe_load(_read("playbooks", "vars", "operator_variables.yml"))["operator_variables_spec"]
     missing = sorted(operator_variables() - set(spec))
     assert not missing, "add these to playbooks/vars/operator_variables.yml: %s" % missing
-    table = _read("README.md").split("### Variables an operator sets", 1)[1].split("\n## ", 1)[0]
+    table = readme_variable_table()
     undocumented = sorted(n for n in spec if "`%s`" % n not in table)
     assert not undocumented, "document these in the README's variable table: %s" % undocumented
 

@@ -20,6 +20,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -42,17 +43,15 @@ ROW_COUNTS = ("SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('S
 
 # --- helpers ------------------------------------------------------------------------------
 
+def stack_vars():
+    """The demo stack's group_vars (molecule/resources/group_vars/all.yml)."""
+    with open(STACK_VARS, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
 def app_environment(**extra):
     """The stack's rollback_app_environment plus extra variables (how a fault is injected)."""
-    with open(STACK_VARS, encoding="utf-8") as handle:
-        text = handle.read()
-    env = {}
-    block = text.split("rollback_app_environment:\n", 1)[1]
-    for line in block.splitlines():
-        match = re.match(r"^  ([A-Z_]+): (.+)$", line)
-        if not match:
-            break
-        env[match.group(1)] = match.group(2)
+    env = dict(stack_vars()["rollback_app_environment"])
     env.update(extra)
     return env
 
@@ -379,9 +378,7 @@ def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
 
 
 def test_a_failing_smoke_url_after_the_restart_is_reported_with_the_site_up(host, before):
-    with open(STACK_VARS, encoding="utf-8") as handle:
-        smoke = re.findall(r"^  - \{path: ([^,}]+)", handle.read().split("rollback_smoke_urls:", 1)[1], re.M)
-    urls = [{"path": path} for path in smoke] + [{"path": "/no-such-page/"}]
+    urls = [{"path": url["path"]} for url in stack_vars()["rollback_smoke_urls"]] + [{"path": "/no-such-page/"}]
     code, out = run(host, "rollback.yml", "R1", rollback_smoke_urls=urls)
     assert code != 0
     for fragment in ("Rollback R1 stopped in phase verify", "/no-such-page/",
