@@ -27,7 +27,7 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, python, run_measured, run_module, write_project  # noqa: E402
+from django_project import model_name, module_start, python, run_measured, run_module, write_project  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
 DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
@@ -71,12 +71,6 @@ def sql_alone(server: dict, tables: list[str]) -> float:
             return time.monotonic() - started
     finally:
         conn.close()
-
-
-def module_start() -> float:
-    """A Python process that imports what every module of this collection imports and exits."""
-    elapsed, _rss, _out = run_measured([python(), "-c", "import ansible.module_utils.basic, psycopg2"])
-    return elapsed
 
 
 def runbook_way(manage: str, tables: list[str]) -> tuple[float, dict]:

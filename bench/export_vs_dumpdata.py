@@ -28,7 +28,7 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, python, run_measured, run_module, write_project  # noqa: E402
+from django_project import model_name, module_start, python, run_measured, run_module, write_project  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
 DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
@@ -113,8 +113,7 @@ def main() -> int:
     first, last = results[0], results[-1]
     print("\npeak RSS %d rows / %d rows: dumpdata %.2f, recent_data_export %.2f (goal: flat, near 1)"
           % (last[0], first[0], last[2] / first[2], last[4] / first[4]))
-    start = statistics.median(run_measured([python(), "-c", "import ansible.module_utils.basic, psycopg2"])[0]
-                              for _attempt in range(options.repeat))
+    start = statistics.median(module_start() for _attempt in range(options.repeat))
     print("goal: recent_data_export >= 10x faster. A Python process that only imports what a module imports "
           "(ansible.module_utils.basic, psycopg2) takes %.2f s: the module's floor." % start)
     return 0
