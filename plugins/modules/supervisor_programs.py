@@ -179,15 +179,16 @@ def wait_for(supervisor, names, state, deadline, said=""):
         if not late:
             return states
         if time.monotonic() >= deadline:
-            raise not_there(supervisor, late, states, "is still %%s, not %s, after the timeout" % state, said)
+            raise not_there(supervisor, late, states, "is still {state}, not %s, after the timeout" % state, said)
         time.sleep(0.25)
 
 
 def not_there(supervisor, names, states, what, said):
+    """The error for programs not in the wanted state; ``{state}`` in ``what`` is each one's state."""
     details = []
     for name in names:
         tail = supervisor.log_tail(name)
-        seen = what % states.get(name, "unknown") if "%s" in what else what
+        seen = what.format(state=states.get(name, "unknown"))
         details.append("%s %s%s" % (name, seen, (". Its last log lines:\n%s" % tail[-1200:]) if tail else ""))
     return SupervisorError("; ".join(details) + ("\nsupervisorctl said: %s" % said.strip() if said.strip() else ""))
 
