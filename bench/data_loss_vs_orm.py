@@ -27,16 +27,13 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, module_start, python, run_measured, run_module, write_project  # noqa: E402
+from django_project import (  # noqa: E402
+    DEPLOYED_AT, fill_timestamped, model_name, module_start, python, run_measured, run_module, write_project)
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
-
-DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
 
 
 def fill(server: dict, tables: list[str], rows: int) -> None:
-    """Tables shaped like the application's TimestampedModel: ``created_on`` has an index
-    (``db_index=True`` there), and ids grow with creation time, so the 1 % of rows created after
-    the deployment are the newest ones."""
+    """Tables shaped like the application's (fill_timestamped): the newest 1 % after the deployment."""
     conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -45,17 +42,9 @@ def fill(server: dict, tables: list[str], rows: int) -> None:
     conn.close()
     conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="bench")
     conn.autocommit = True
-    before = rows - rows // 100
     with conn.cursor() as cur:
         for table in tables:
-            cur.execute("CREATE TABLE %s (id bigserial PRIMARY KEY, payload text NOT NULL, "
-                        "created_on timestamptz NOT NULL)" % table)
-            cur.execute("CREATE INDEX {0}_created_on ON {0} (created_on)".format(table))
-            # One row every 2 s up to 1 s before the deployment, then every 2 s from 1 s after it.
-            cur.execute("INSERT INTO {0} (payload, created_on) SELECT md5(g::text), "
-                        "%s::timestamptz + ((g - %s) * 2 - 1) * interval '1 second' "
-                        "FROM generate_series(1, %s) g".format(table), (DEPLOYED_AT, before, rows))
-            cur.execute("ANALYZE %s" % table)
+            fill_timestamped(cur, table, rows - rows // 100, rows, "md5(g::text)")
     conn.close()
 
 

@@ -15,6 +15,8 @@ import tempfile
 import textwrap
 import time
 
+DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
+
 SETTINGS = """
 SECRET_KEY = "bench"
 INSTALLED_APPS = ["benchapp"]
@@ -110,6 +112,20 @@ def run_module(module: str, args: dict, workdir: str) -> tuple[float, int, dict]
     if result.get("failed"):
         raise RuntimeError(result.get("msg"))
     return elapsed, rss, result
+
+
+def fill_timestamped(cur, table: str, before: int, total: int, payload_sql: str) -> None:
+    """Create and fill ``table`` shaped like the application's TimestampedModel: an index on
+    ``created_on`` (``db_index=True`` there) and ids in creation order. ``total`` rows, one every
+    2 s; the first ``before`` end 1 s before DEPLOYED_AT, the others start 1 s after it.
+    ``payload_sql`` is an expression of ``g`` (the row number)."""
+    cur.execute("CREATE TABLE %s (id bigserial PRIMARY KEY, payload text NOT NULL, "
+                "created_on timestamptz NOT NULL)" % table)
+    cur.execute("CREATE INDEX {0}_created_on ON {0} (created_on)".format(table))
+    cur.execute("INSERT INTO {0} (payload, created_on) SELECT {1}, "
+                "%s::timestamptz + ((g - %s) * 2 - 1) * interval '1 second' "
+                "FROM generate_series(1, %s) g".format(table, payload_sql), (DEPLOYED_AT, before, total))
+    cur.execute("ANALYZE %s" % table)
 
 
 def module_start() -> float:

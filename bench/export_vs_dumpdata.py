@@ -28,27 +28,21 @@ sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.dirname(os.path.abspath(__f
 
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
-from django_project import model_name, module_start, python, run_measured, run_module, write_project  # noqa: E402
+from django_project import (  # noqa: E402
+    DEPLOYED_AT, fill_timestamped, model_name, module_start, python, run_measured, run_module, write_project)
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 
-DEPLOYED_AT = "2026-11-24T09:30:00+00:00"
 TABLE = "bench_podcast"
 
 
 def fill(server: dict, rows: int) -> None:
-    """A table shaped like the application's TimestampedModel (an index on created_on, ids in
-    creation order): ``rows`` rows before the deployment, then ``rows`` after it."""
+    """A table shaped like the application's (fill_timestamped): ``rows`` rows before the
+    deployment, then ``rows`` after it."""
     conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="bench")
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS %s" % TABLE)
-        cur.execute("CREATE TABLE %s (id bigserial PRIMARY KEY, payload text NOT NULL, "
-                    "created_on timestamptz NOT NULL)" % TABLE)
-        cur.execute("CREATE INDEX {0}_created_on ON {0} (created_on)".format(TABLE))
-        cur.execute("INSERT INTO {0} (payload, created_on) SELECT repeat(md5(g::text), 4), "
-                    "%s::timestamptz + ((g - %s) * 2 - 1) * interval '1 second' "
-                    "FROM generate_series(1, %s) g".format(TABLE), (DEPLOYED_AT, rows, 2 * rows))
-        cur.execute("ANALYZE %s" % TABLE)
+        fill_timestamped(cur, TABLE, rows, 2 * rows, "repeat(md5(g::text), 4)")
     conn.close()
 
 
