@@ -251,6 +251,25 @@ def test_a_missing_last_good_commit_is_refused_before_anything_stops(host, befor
     refused(host, before, code, out, "v9.9.9 is not a commit of /srv/open-discussions", "Nothing was stopped")
 
 
+def test_a_revert_of_a_commit_that_is_not_a_merge_is_refused_before_anything_stops(host, before):
+    code, out = run(host, "rollback.yml", "F-revert", rollback_code_method="revert", rollback_merge_commit="v1.4.0")
+    refused(host, before, code, out, "v1.4.0", "is not a merge commit", "Nothing was stopped")
+
+
+def test_uncommitted_changes_in_the_checkout_are_refused_before_anything_stops(host, before):
+    host.check_output("runuser -u od -- sh -c 'echo \\# local-edit >> %s/manage.py'" % APP)
+    try:
+        code, out = run(host, "rollback.yml", "F-dirty")
+        assert code != 0, out[-3000:]
+        for fragment in ("has uncommitted changes that the rollback would lose", "manage.py",
+                         "code_rollback_discard_local_changes=true", "Nothing was stopped"):
+            assert fragment in out, "%r not in the output:\n%s" % (fragment, out[-3000:])
+        assert host.file(APP + "/manage.py").content_string.endswith("# local-edit\n")
+    finally:
+        git(host, "checkout", "--", "manage.py")
+    assert snapshot(host) == before
+
+
 def test_an_unreachable_database_is_refused_before_anything_stops(host, before):
     host.check_output("supervisorctl stop postgresql")
     try:
@@ -397,7 +416,7 @@ def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, bef
     record = state(host, "R1")
     assert all(phase["status"] == "completed" for phase in record["phases"].values()), record["phases"]
     assert record["phases"]["database"]["attempts"] == 1
-    assert record["phases"]["code"]["attempts"] == 3
+    assert record["phases"]["code"]["attempts"] == 2
     assert record["phases"]["verify"]["attempts"] == 2
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")
@@ -445,26 +464,43 @@ def db_login(host):
     return {"login_host": "127.0.0.1", "login_user": "rb_admin", "login_password": secret}
 
 
-def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twice(
-        host, broken_again, db_login, tmp_path):
-    first_output = tmp_path / "killed-run.log"
-    with open(first_output, "w", encoding="utf-8") as log:
-        rollback = subprocess.Popen(command(host, "rollback.yml", "R2", rollback_db_login=db_login), stdout=log,
+def run_and_kill(host, rollback_id, phase, seconds, log_path, **extra):
+    """Start the rollback and kill the controller (its whole process group, as a closed terminal
+    or a cancelled AWX job does) ``seconds`` after the state file shows ``phase`` started; wait
+    until what it had started on the host ends. Returns the state file then."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        rollback = subprocess.Popen(command(host, "rollback.yml", rollback_id, **extra), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.time() + 600
         while time.time() < deadline and rollback.poll() is None:
-            found = host.file("%s/R2.json" % STATE_DIR)
-            if found.exists and state(host, "R2")["phases"].get("code", {}).get("status") == "started":
+            found = host.file("%s/%s.json" % (STATE_DIR, rollback_id))
+            if found.exists and state(host, rollback_id)["phases"].get(phase, {}).get("status") == "started":
                 break
-            time.sleep(1)
-        assert rollback.poll() is None, "the rollback ended before its code phase could be interrupted"
-        time.sleep(5)  # inside the code phase: the checkout is reset, npm and poetry at work
+            time.sleep(0.2)
+        assert rollback.poll() is None, "the rollback ended before its %s phase could be interrupted" % phase
+        time.sleep(seconds)
     finally:
         os.killpg(rollback.pid, signal.SIGKILL)
         rollback.wait()
     wait_for_no_leftover(host)
-    interrupted = state(host, "R2")
+    return state(host, rollback_id)
+
+
+def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twice(
+        host, broken_again, db_login, tmp_path):
+    # Killed during the restore ahead (before the stop): the site still serves, nothing live changed.
+    interrupted = run_and_kill(host, "R2", "restore_ahead", 1, tmp_path / "killed-ahead.log",
+                               rollback_db_login=db_login)
+    assert interrupted["phases"]["restore_ahead"]["status"] == "started", interrupted["phases"]
+    assert "stop" not in interrupted["phases"]
+    now = snapshot(host)
+    assert now["database"] == broken_again["database"] and now["rows"] == broken_again["rows"]
+    assert now["programs"] == broken_again["programs"] and not now["maintenance"]
+
+    # The same command again, killed during the code phase (after the stop and the swap).
+    first_output = tmp_path / "killed-run.log"
+    interrupted = run_and_kill(host, "R2", "code", 5, first_output, rollback_db_login=db_login)
     assert interrupted["phases"]["database"]["status"] == "completed"
     assert interrupted["phases"]["code"]["status"] == "started"
     assert host.file(FLAG).exists, "killed mid-rollback, the site must still show the maintenance page"
@@ -473,15 +509,21 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert code == 0, out[-3000:]
     assert "Phase database of rollback R2 was completed" in out
     record = state(host, "R2")
+    assert record["phases"]["restore_ahead"]["attempts"] == 2
     assert record["phases"]["database"]["attempts"] == 1
     assert record["phases"]["code"]["attempts"] == 2
     assert all(phase["status"] == "completed" for phase in record["phases"].values())
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     assert_no_row_lost(host, broken_again, "R2")
+    databases = set(snapshot(host)["databases"].split(","))
+    assert databases == set(broken_again["databases"].split(",")) | {"open_discussions_pre_rollback_R2"}, \
+        "a scratch database of a killed run was left behind: %s" % sorted(databases)
 
     # The database password: never in the output (-vvv included), nor in a file the run wrote.
     secret = db_login["login_password"]
-    assert secret not in first_output.read_text() and secret not in out
+    for killed in (tmp_path / "killed-ahead.log", first_output):
+        assert secret not in killed.read_text()
+    assert secret not in out
     assert "********" in out or "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out
     assert '"login_user": "rb_admin"' in out, "the modules did not connect with rollback_db_login"
     leaks = host.run("grep -rl -- %s %s /backups /var/log /srv/open-discussions /tmp /root" % (secret, STATE_DIR))
