@@ -48,6 +48,10 @@ options:
     description:
       - Seconds each program acted on may take to reach O(state); the call as a whole waits at most
         this times the number of programs acted on.
+      - The C(supervisorctl stop) or C(start) itself is ended (with coreutils C(timeout), when the host
+        has it) once it outlasts that budget, and each C(supervisorctl status) after 30 seconds, so a
+        supervisord that does not answer fails the task instead of hanging it. supervisord may go on
+        with what it was asked; the failure says which programs were not there yet.
     type: int
     default: 60
 attributes:
@@ -101,6 +105,7 @@ elapsed:
   sample: 1.42
 '''
 
+import math
 import os
 import time
 
@@ -114,6 +119,9 @@ WANTED = {
 # itself), and stop stops a program in any of them.
 ALREADY_STARTED = ("RUNNING", "STARTING", "BACKOFF")
 STOPPABLE = ALREADY_STARTED
+# Seconds a supervisorctl status (or tail) may take; coreutils timeout exits 124 when it ends one.
+STATUS_LIMIT = 30
+TIMED_OUT = 124
 
 
 class SupervisorError(Exception):
@@ -134,13 +142,25 @@ class Supervisor(object):
     def __init__(self, module, path, config):
         self.module = module
         self.argv = [path] + (["-c", config] if config else [])
+        self.limiter = module.get_bin_path("timeout", required=False)
 
-    def run(self, *args):
-        return self.module.run_command(self.argv + list(args))
+    def run(self, *args, **kwargs):
+        """supervisorctl with ``args``, ended after ``limit`` seconds (default STATUS_LIMIT) when the
+        host has coreutils timeout; returns (rc, out, err), rc TIMED_OUT when it was ended."""
+        return self.module.run_command(self.limited(kwargs.get("limit", STATUS_LIMIT)) + self.argv + list(args))
+
+    def limited(self, limit):
+        if not self.limiter:
+            return []
+        return [self.limiter, "--kill-after=5", "%d" % max(1, int(math.ceil(limit)))]
 
     def status(self):
         rc, out, err = self.run("status")
         states = parse_status(out)
+        if not states and rc == TIMED_OUT and self.limiter:
+            raise SupervisorError("supervisord did not answer %s within %d seconds: is it hung? Look at its log "
+                                  "(/var/log/supervisor/supervisord.log by default)."
+                                  % (" ".join(self.argv + ["status"]), STATUS_LIMIT))
         # 3 is "some program is not running" (LSB); anything else without a status is a failure.
         if not states and (rc not in (0, 3) or "refused" in out + err or "no such file" in (out + err).lower()):
             raise SupervisorError("cannot read the status from supervisord with %s (exit %d): %s. Is supervisord "
@@ -230,10 +250,15 @@ def run(module):
     said = ""
     if acted_on:
         action = "stop" if state == "stopped" else "start"
-        rc, out, err = supervisor.run(action, *acted_on)
+        budget = deadline - time.monotonic()
+        rc, out, err = supervisor.run(action, *acted_on, limit=budget)
         said = (out + err).strip()
+        if rc == TIMED_OUT and supervisor.limiter:
+            # What supervisord does next is read from its status, until the deadline (now).
+            said = ("%s\nsupervisorctl %s %s gave no answer within %d seconds and was ended"
+                    % (said, action, " ".join(acted_on), max(1, int(math.ceil(budget))))).strip()
         result["supervisorctl"] = said.splitlines()
-        if rc != 0 and not out.strip():
+        if rc not in (0, TIMED_OUT) and not out.strip():
             raise SupervisorError("%s %s %s failed (exit %d): %s" % (" ".join(supervisor.argv), action,
                                                                      " ".join(acted_on), rc, said[-500:]))
     # supervisord answers "started" only once the program has run for its startsecs, and "stopped"

@@ -416,7 +416,7 @@ def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, bef
     record = state(host, "R1")
     assert all(phase["status"] == "completed" for phase in record["phases"].values()), record["phases"]
     assert record["phases"]["database"]["attempts"] == 1
-    assert record["phases"]["code"]["attempts"] == 2
+    assert record["phases"]["code"]["attempts"] == 3
     assert record["phases"]["verify"]["attempts"] == 2
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")
