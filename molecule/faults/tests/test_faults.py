@@ -60,6 +60,11 @@ def deployed_at(host):
     return host.file("/var/lib/open-discussions/deployed_at").content_string.strip()
 
 
+# The playbooks' output is read as text: no colour codes, however pytest itself was started
+# (molecule forces colour unless told not to).
+PLAIN_OUTPUT = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+
 def command(host, playbook, rollback_id, *options, **extra):
     extra.setdefault("rollback_deployed_at", deployed_at(host))
     extra["rollback_id"] = rollback_id
@@ -70,7 +75,7 @@ def command(host, playbook, rollback_id, *options, **extra):
 def run(host, playbook, rollback_id, *options, **extra):
     """ansible-playbook as an operator runs it; returns (exit code, stdout + stderr)."""
     proc = subprocess.run(command(host, playbook, rollback_id, *options, **extra), capture_output=True,
-                          text=True, check=False, timeout=1800)
+                          text=True, check=False, timeout=1800, env=PLAIN_OUTPUT)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -469,7 +474,7 @@ def run_and_kill(host, rollback_id, phase, seconds, log_path, **extra):
     or a cancelled AWX job does) ``seconds`` after the state file shows ``phase`` started; wait
     until what it had started on the host ends. Returns the state file then."""
     with open(log_path, "w", encoding="utf-8") as log:
-        rollback = subprocess.Popen(command(host, "rollback.yml", rollback_id, **extra), stdout=log,
+        rollback = subprocess.Popen(command(host, "rollback.yml", rollback_id, **extra), stdout=log, env=PLAIN_OUTPUT,
                                     stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.time() + 600
