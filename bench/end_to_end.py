@@ -11,6 +11,12 @@ While each runs, this machine asks the site for /healthz through nginx every 0.1
 does not answer 200 is the site's downtime as a user sees it. Prints the medians of the total
 and of the downtime, the ratios (goal: total <= 1.3x), how many tasks reached the host and the
 slowest tasks of the playbook run (profile_tasks), which say what dominates the overhead.
+
+With --mitogen each repetition also rolls a third copy back with the same playbook under
+Mitogen's `mitogen_linear` strategy (bench/requirements.txt): one Python interpreter per host for
+the whole run instead of a new one per task. It is not how the collection runs (ansible-core 2.19
+deprecates strategy plugins outside ansible.builtin); it measures how much of the playbook's time
+is Ansible's cost of starting each task's module on the host.
 """
 from __future__ import annotations
 
@@ -178,18 +184,31 @@ def bare_script(name: str, watch: int) -> tuple[float, float]:
     return elapsed, downtime.down
 
 
+def mitogen_strategy_dir() -> str:
+    try:
+        import ansible_mitogen  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        sys.exit("--mitogen needs Mitogen in this venv: .venv/bin/pip install -r bench/requirements.txt")
+    return os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")
+
+
 def playbook(name: str, watch: int, workdir: str, log: str | None = None,
-             extra: list[str] | None = None) -> tuple[float, float, str]:
+             extra: list[str] | None = None, mitogen: bool = False) -> tuple[float, float, str]:
     inventory = os.path.join(workdir, "inventory")
     shutil.rmtree(inventory, ignore_errors=True)
     shutil.copytree(os.path.join(ROOT, "inventories", "demo"), inventory)
     with open(os.path.join(inventory, "hosts.yml"), encoding="utf-8") as handle:
         hosts = handle.read().replace("rb-prod:", name + ":")
+    if mitogen:
+        # Mitogen takes over the connection plugins it knows by their short names only.
+        hosts = hosts.replace("ansible_connection: community.docker.docker", "ansible_connection: docker")
     with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
         handle.write(hosts)
     deployed = docker("exec", name, "cat", "/var/lib/open-discussions/deployed_at").stdout.strip()
     env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
                PROFILE_TASKS_TASK_OUTPUT_LIMIT="all" if log else "8")
+    if mitogen:
+        env.update(ANSIBLE_STRATEGY_PLUGINS=mitogen_strategy_dir(), ANSIBLE_STRATEGY="mitogen_linear")
     with Downtime(name) as downtime:
         started = time.perf_counter()
         proc = subprocess.run(["ansible-playbook", "-i", inventory, "playbooks/rollback.yml",
@@ -229,10 +248,15 @@ def main() -> int:
     parser.add_argument("--only-playbook", action="store_true", help="skip the bare script (when tuning)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], metavar="NAME=VALUE",
                         help="passed to the playbook, e.g. -e rollback_restore_ahead=false")
+    parser.add_argument("--mitogen", action="store_true",
+                        help="also run the playbook under Mitogen's mitogen_linear strategy (see above)")
     options = parser.parse_args()
+    if options.mitogen:
+        mitogen_strategy_dir()
     if not (options.reuse_snapshot and docker("image", "inspect", SNAPSHOT, check=False).returncode == 0):
         build_snapshot()
     scripts, playbooks, script_down, playbook_down, summary = [], [], [], [], ""
+    mitogens, mitogen_down, mitogen_summary = [], [], ""
     with tempfile.TemporaryDirectory() as workdir:
         for attempt in range(options.repeat):
             if not options.only_playbook:
@@ -246,9 +270,17 @@ def main() -> int:
             playbooks.append(elapsed)
             playbook_down.append(down)
             docker("rm", "-f", "rb-bench-ansible")
-            print("run %d: script %s s (down %s s), playbook %.1f s (down %.1f s)"
+            if options.mitogen:
+                start_copy("rb-bench-mitogen")
+                took, off, mitogen_summary = playbook("rb-bench-mitogen", options.watch, workdir,
+                                                      extra=options.extra_var, mitogen=True)
+                mitogens.append(took)
+                mitogen_down.append(off)
+                docker("rm", "-f", "rb-bench-mitogen")
+            print("run %d: script %s s (down %s s), playbook %.1f s (down %.1f s)%s"
                   % (attempt + 1, "%.1f" % scripts[-1] if scripts else "-", "%.1f" % script_down[-1] if scripts else "-",
-                     elapsed, down), flush=True)
+                     elapsed, down, ", under Mitogen %.1f s (down %.1f s)" % (mitogens[-1], mitogen_down[-1])
+                     if mitogens else ""), flush=True)
     if not scripts:
         print("\n" + summary)
         return 0
@@ -260,9 +292,17 @@ def main() -> int:
     print("|---|---:|---:|")
     print("| bare script of the runbook's commands | %.1f | %.1f |" % (script, script_off))
     print("| `playbooks/rollback.yml` | %.1f | %.1f |" % (ansible, ansible_off))
+    if mitogens:
+        print("| `playbooks/rollback.yml` under Mitogen (`mitogen_linear`) | %.1f | %.1f |"
+              % (statistics.median(mitogens), statistics.median(mitogen_down)))
     print("\nratio playbook / script: total **%.2fx** (goal <= 1.3x), site down **%.2fx**; the automation's "
           "own cost: %.1f s" % (ansible / script, ansible_off / script_off, ansible - script))
+    if mitogens:
+        print("ratio under Mitogen / script: total **%.2fx**, site down **%.2fx**"
+              % (statistics.median(mitogens) / script, statistics.median(mitogen_down) / script_off))
     print("\n" + summary)
+    if mitogen_summary:
+        print("\nUnder Mitogen: " + mitogen_summary)
     return 0
 
 
