@@ -37,7 +37,7 @@ def timed(argv: list[str], repeat: int, **kwargs) -> float:
     """Median wall time of ``argv`` over ``repeat`` runs (after one unmeasured run)."""
     subprocess.run(argv, check=True, capture_output=True, **kwargs)
     times = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         started = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True, **kwargs)
         times.append(time.perf_counter() - started)
@@ -92,9 +92,9 @@ def main() -> int:
             rows.append(("on the host: the same imports unpacked, bytecode cached",
                          on_host(options.repeat, "PYTHONPATH=%s python3 -c 'import ansible.module_utils.basic'"
                                  % unpacked)))
-            alone = statistics.median(play(workdir, 0, "ansible.builtin.ping") for _ in range(3))
-            ping = statistics.median(play(workdir, options.tasks, "ansible.builtin.ping") for _ in range(3))
-            debug = statistics.median(play(workdir, options.tasks, "ansible.builtin.debug") for _ in range(3))
+            alone = statistics.median(play(workdir, 0, "ansible.builtin.ping") for _run in range(3))
+            ping = statistics.median(play(workdir, options.tasks, "ansible.builtin.ping") for _run in range(3))
+            debug = statistics.median(play(workdir, options.tasks, "ansible.builtin.debug") for _run in range(3))
             rows.append(("a task that reaches the host (`ping`), as Ansible runs it", (ping - alone) / options.tasks))
             rows.append(("a task the controller answers alone (`debug`)", (debug - alone) / options.tasks))
     finally:
