@@ -165,8 +165,10 @@ class Supervisor(object):
 
     def run(self, *args, **kwargs):
         """supervisorctl with ``args``, ended after ``limit`` seconds (default STATUS_LIMIT) when the
-        host has coreutils timeout; returns (rc, out, err), rc TIMED_OUT when it was ended."""
-        return self.module.run_command(self.limited(kwargs.get("limit", STATUS_LIMIT)) + self.argv + list(args))
+        host has coreutils timeout; returns (rc, out, err), rc TIMED_OUT when it was ended.
+        ``handle_exceptions=False`` raises OSError instead of failing the module (for threads)."""
+        return self.module.run_command(self.limited(kwargs.get("limit", STATUS_LIMIT)) + self.argv + list(args),
+                                       handle_exceptions=kwargs.get("handle_exceptions", True))
 
     def start_together(self, names, limit):
         """One ``supervisorctl start`` per program, all at once (supervisord serves them side by side);
@@ -174,7 +176,11 @@ class Supervisor(object):
         results = {}
 
         def start(name):
-            results[name] = self.run("start", name, limit=limit)
+            # A thread must not fail the module itself (fail_json would exit that thread alone).
+            try:
+                results[name] = self.run("start", name, limit=limit, handle_exceptions=False)
+            except OSError as exc:
+                results[name] = (1, "", "%s start %s could not run: %s\n" % (" ".join(self.argv), name, exc))
 
         threads = [threading.Thread(target=start, args=(name,)) for name in names]
         for thread in threads:
