@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOCKER = os.environ.get("DOCKER", shutil.which("docker") or "/usr/bin/docker")
+from end_to_end import DOCKER, ROOT, docker
+
 IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 HOST = "rb-bench-taskcost"
-
-
-def docker(*args: str) -> str:
-    return subprocess.run([DOCKER, *args], check=True, capture_output=True, text=True).stdout
 
 
 def timed(argv: list[str], repeat: int, **kwargs) -> float:
@@ -48,7 +43,7 @@ def on_host(repeat: int, script: str) -> float:
     """Median seconds ``script`` takes inside the container, timed there (no docker exec in it)."""
     out = docker("exec", HOST, "sh", "-c",
                  'for i in $(seq %d); do s=$(date +%%s%%N); %s >/dev/null 2>&1; e=$(date +%%s%%N); '
-                 'echo $((e - s)); done' % (repeat + 1, script))
+                 'echo $((e - s)); done' % (repeat + 1, script)).stdout
     return statistics.median(int(ns) / 1e9 for ns in out.split()[1:])
 
 
@@ -70,7 +65,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=7)
     options = parser.parse_args()
-    subprocess.run([DOCKER, "rm", "-f", HOST], capture_output=True, check=False)
+    docker("rm", "-f", HOST, check=False)
     docker("run", "-d", "--name", HOST, "--entrypoint", "sleep", IMAGE, "infinity")
     try:
         with tempfile.TemporaryDirectory() as workdir:
@@ -84,7 +79,7 @@ def main() -> int:
             env = dict(os.environ, ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_PIPELINING="0")
             subprocess.run(["ansible", "-i", os.path.join(workdir, "inventory.ini"), HOST, "-m", "ansible.builtin.ping"],
                            cwd=ROOT, env=env, check=True, capture_output=True)
-            payload = docker("exec", HOST, "sh", "-c", "ls -1d /root/.ansible/tmp/*/AnsiballZ_ping.py").split()[0]
+            payload = docker("exec", HOST, "sh", "-c", "ls -1d /root/.ansible/tmp/*/AnsiballZ_ping.py").stdout.split()[0]
             unpacked = os.path.dirname(payload) + "/debug_dir"
             docker("exec", HOST, "sh", "-c", "cd %s && python3 %s explode" % (os.path.dirname(payload), payload))
             rows.append(("on the host: the `ping` payload (Python, module runtime compiled from the zip, module)",
@@ -98,7 +93,7 @@ def main() -> int:
             rows.append(("a task that reaches the host (`ping`), as Ansible runs it", (ping - alone) / options.tasks))
             rows.append(("a task the controller answers alone (`debug`)", (debug - alone) / options.tasks))
     finally:
-        subprocess.run([DOCKER, "rm", "-f", HOST], capture_output=True, check=False)
+        docker("rm", "-f", HOST, check=False)
     print("Cost of one task, median (%d runs; plays of %d tasks, 3 runs each):\n" % (options.repeat, options.tasks))
     print("| part | seconds |")
     print("|---|---:|")

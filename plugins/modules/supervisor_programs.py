@@ -157,6 +157,11 @@ def parse_status(text):
     return states
 
 
+def whole_seconds(limit):
+    """The limit given to coreutils timeout: whole seconds, at least one."""
+    return max(1, int(math.ceil(limit)))
+
+
 class Supervisor(object):
     def __init__(self, module, path, config):
         self.module = module
@@ -194,7 +199,7 @@ class Supervisor(object):
     def limited(self, limit):
         if not self.limiter:
             return []
-        return [self.limiter, "--kill-after=5", "%d" % max(1, int(math.ceil(limit)))]
+        return [self.limiter, "--kill-after=5", "%d" % whole_seconds(limit)]
 
     def status(self):
         rc, out, err = self.run("status")
@@ -304,7 +309,7 @@ def run(module):
         if rc == TIMED_OUT and supervisor.limiter:
             # What supervisord does next is read from its status, until the deadline (now).
             said = ("%s\nsupervisorctl %s %s gave no answer within %d seconds and was ended"
-                    % (said, action, " ".join(acted_on), max(1, int(math.ceil(budget))))).strip()
+                    % (said, action, " ".join(acted_on), whole_seconds(budget))).strip()
         result["supervisorctl"] = said.splitlines()
         if rc not in (0, TIMED_OUT) and not out.strip():
             raise SupervisorError("%s %s %s failed (exit %d): %s" % (" ".join(supervisor.argv), action,
