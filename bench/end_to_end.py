@@ -112,6 +112,16 @@ def build_snapshot() -> None:
     run(["molecule", "destroy", "-s", "default"])
 
 
+def on_copy(name: str, work):
+    """Start a copy of the broken stack named ``name``, return ``work(name)`` and remove the copy
+    (also when the work fails, so that the next run can start a copy of that name)."""
+    start_copy(name)
+    try:
+        return work(name)
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
 def start_copy(name: str) -> None:
     docker("rm", "-f", name, check=False)
     bundle = os.environ.get("RB_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
@@ -260,23 +270,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as workdir:
         for attempt in range(options.repeat):
             if not options.only_playbook:
-                start_copy("rb-bench-script")
-                elapsed, down = bare_script("rb-bench-script", options.watch)
+                elapsed, down = on_copy("rb-bench-script", lambda name: bare_script(name, options.watch))
                 scripts.append(elapsed)
                 script_down.append(down)
-                docker("rm", "-f", "rb-bench-script")
-            start_copy("rb-bench-ansible")
-            elapsed, down, summary = playbook("rb-bench-ansible", options.watch, workdir, options.log, options.extra_var)
+            elapsed, down, summary = on_copy("rb-bench-ansible", lambda name: playbook(
+                name, options.watch, workdir, options.log, options.extra_var))
             playbooks.append(elapsed)
             playbook_down.append(down)
-            docker("rm", "-f", "rb-bench-ansible")
             if options.mitogen:
-                start_copy("rb-bench-mitogen")
-                took, off, mitogen_summary = playbook("rb-bench-mitogen", options.watch, workdir,
-                                                      extra=options.extra_var, mitogen=True)
+                took, off, mitogen_summary = on_copy("rb-bench-mitogen", lambda name: playbook(
+                    name, options.watch, workdir, extra=options.extra_var, mitogen=True))
                 mitogens.append(took)
                 mitogen_down.append(off)
-                docker("rm", "-f", "rb-bench-mitogen")
             print("run %d: script %s s (down %s s), playbook %.1f s (down %.1f s)%s"
                   % (attempt + 1, "%.1f" % scripts[-1] if scripts else "-", "%.1f" % script_down[-1] if scripts else "-",
                      elapsed, down, ", under Mitogen %.1f s (down %.1f s)" % (mitogens[-1], mitogen_down[-1])

@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOCKER = os.environ.get("DOCKER", shutil.which("docker") or "/usr/bin/docker")
+from end_to_end import ROOT, docker
+
 IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 WEB = "[program:web]\\ncommand=sleep infinity\\nstopsignal=KILL\\n"
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([DOCKER, *args], check=check, capture_output=True, text=True)
 
 
 def start_hosts(count: int) -> list[str]:
