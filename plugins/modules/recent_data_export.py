@@ -19,7 +19,9 @@ description:
     through a server-side cursor or C(COPY ... TO STDOUT), so memory stays flat in the number of rows.
   - Every file is written 0600 under a temporary name and renamed into place; a C(manifest.json)
     records the rows, columns, primary keys and SHA-256 of each file. O(dest) is created 0700.
-  - An O(dest) that already holds an export is never overwritten unless O(force=true).
+  - An O(dest) that already holds an export is never overwritten unless O(force=true). With
+    O(keep_if_after), a rollback resumed with the services still stopped keeps the export of its
+    earlier run, and one resumed after they ran again (and took writes) exports those rows too.
 author:
   - runbooks.rollback developers (@runbooks)
 extends_documentation_fragment:
@@ -42,6 +44,20 @@ options:
     description: Replace an existing export in O(dest).
     type: bool
     default: false
+  keep_if_after:
+    description:
+      - When O(dest) already holds an export (a rollback resumed with the same id), the time after
+        which that export still holds every row to save, usually when the services were last
+        stopped (ISO 8601 with zone, or epoch seconds).
+      - An export of the same O(since) and O(format) whose manifest was written at or after this
+        time is kept as it is (RV(kept), not changed).
+      - An older one, or one of another O(since) or O(format) or without a table of O(tables), is moved aside to
+        C(<dest>.stale-<time it was written>) (kept, never deleted; RV(moved_aside)) and the rows
+        are exported again. The services ran after it, so rows written since would be missing.
+      - The manifest's time is its file's on this host, the clock the state file of the rollback
+        uses, not the database server's.
+      - Mutually exclusive with O(force).
+    type: str
 attributes:
   check_mode:
     description: Counts the rows and reports the files it would write; writes nothing.
@@ -61,6 +77,15 @@ EXAMPLES = r'''
   become: true
   become_user: postgres
   register: export
+
+- name: Export them, or keep the export made since the services were stopped (a resumed run)
+  runbooks.rollback.recent_data_export:
+    db: open_discussions
+    since: "{{ rollback_deployed_at }}"
+    dest: "/backups/rollback/{{ rollback_id }}/recent-data"
+    keep_if_after: "{{ stopped_at }}"
+  become: true
+  become_user: postgres
 '''
 
 RETURN = r'''
@@ -92,8 +117,20 @@ missing_tables:
   type: list
   elements: dict
   sample: []
+kept:
+  description: The export already in O(dest) was kept (O(keep_if_after)); nothing was read or written.
+  returned: success
+  type: bool
+  sample: false
+moved_aside:
+  description: Where an export too old for O(keep_if_after) was moved before exporting again; null when none was.
+  returned: success
+  type: str
+  sample: /backups/rollback/20261124T1100Z/recent-data.stale-20261124T110213Z
 '''
 
+import datetime
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -104,7 +141,7 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data impo
     DEFAULT_TABLES, SpecError, export, file_name, normalize_entries, recent_rows_argument_spec, report,
     write_manifest)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
-    TimestampError, parse_timestamp)
+    TimestampError, isoformat, parse_timestamp)
 
 
 def argument_spec():
@@ -114,14 +151,56 @@ def argument_spec():
         dest=dict(type="path", required=True),
         format=dict(type="str", default="jsonl", choices=["jsonl", "csv", "django_fixture"]),
         force=dict(type="bool", default=False),
+        keep_if_after=dict(type="str"),
     )
     return spec
+
+
+def existing_export(dest, since, fmt, entries, keep_if_after):
+    """The export already in ``dest`` judged against ``keep_if_after``: (manifest to keep or None,
+    the time its manifest was written). It is kept only for the same since and format, with every
+    table asked for in it (exported, or found missing then)."""
+    path = os.path.join(dest, "manifest.json")
+    try:
+        with open(path) as handle:
+            manifest = json.load(handle)
+        written = datetime.datetime.fromtimestamp(os.stat(path).st_mtime, datetime.timezone.utc)
+    except (IOError, OSError, ValueError) as exc:
+        raise SpecError("%s holds an export whose manifest.json cannot be read (%s): move the directory "
+                        "aside by hand (nothing is deleted here), then run again" % (dest, exc))
+    listed = set("%s.%s" % (t.get("schema"), t.get("table")) for t in manifest.get("tables") or [])
+    listed.update(t.get("table") for t in manifest.get("missing_tables") or [])
+    same = (manifest.get("format") == fmt and manifest.get("since")
+            and parse_timestamp(manifest["since"], "the manifest's since") == since
+            and all("%s.%s" % (e["schema"], e["table"]) in listed for e in entries))
+    return (manifest if same and written >= keep_if_after else None), written
+
+
+def aside_path(dest, written):
+    """Where a stale export goes: ``<dest>.stale-<the time its manifest was written>``."""
+    return "%s.stale-%s" % (dest.rstrip(os.sep), isoformat(written).replace("-", "").replace(":", ""))
+
+
+def move_aside(dest, aside):
+    if os.path.exists(aside):
+        raise SpecError("%s must be moved aside to %s, which exists already: move one of them away by hand "
+                        "(nothing is deleted here), then run again" % (dest, aside))
+    os.rename(dest, aside)
+
+
+def kept_result(dest, manifest):
+    files = [{"table": "%s.%s" % (t["schema"], t["table"]), "path": os.path.join(dest, t["file"]), "rows": t["rows"],
+              "sha256": t["sha256"], "bytes": t["bytes"]} for t in manifest["tables"]]
+    return {"changed": False, "kept": True, "moved_aside": None, "dest": dest,
+            "manifest": os.path.join(dest, "manifest.json"), "files": files,
+            "total_rows": manifest["total_rows"], "missing_tables": manifest["missing_tables"]}
 
 
 def prepare_dest(dest, force, check_mode):
     if os.path.exists(os.path.join(dest, "manifest.json")) and not force:
         raise SpecError("%s already holds an export (manifest.json): it is never overwritten. Use a new dest "
-                        "for this rollback, or force=true to replace it" % dest)
+                        "for this rollback, force=true to replace it, or keep_if_after to keep it when it is "
+                        "recent enough" % dest)
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise SpecError("dest %s exists and is not a directory" % dest)
     if not os.path.isdir(dest) and not check_mode:
@@ -134,7 +213,22 @@ def run(params, check_mode):
     entries = normalize_entries(params["tables"] if params["tables"] is not None else DEFAULT_TABLES)
     discover_columns = params["discover_columns"] if params["discover"] else None
     dest = params["dest"]
-    prepare_dest(dest, params["force"], check_mode)
+    moved_aside = None
+    if params["keep_if_after"] is not None:
+        if params["force"]:
+            raise SpecError("force and keep_if_after exclude each other: force replaces the export in dest, "
+                            "keep_if_after keeps it when it is recent enough")
+        keep_if_after = parse_timestamp(params["keep_if_after"], "keep_if_after")
+        if os.path.exists(os.path.join(dest, "manifest.json")):
+            manifest, written = existing_export(dest, since, params["format"], entries, keep_if_after)
+            if manifest is not None:
+                return kept_result(dest, manifest)
+            moved_aside = aside_path(dest, written)
+            if not check_mode:
+                move_aside(dest, moved_aside)
+    if not (check_mode and moved_aside):
+        # In check mode the stale export is still in dest: it is not refused, it would move.
+        prepare_dest(dest, params["force"], check_mode)
     conn = connect(params, readonly=True, isolation="repeatable read")
     try:
         if check_mode:
@@ -144,7 +238,8 @@ def run(params, check_mode):
                       "path": os.path.join(dest, "fixture.json" if params["format"] == "django_fixture"
                                            else file_name(t, params["format"]))}
                      for t in counted["tables"] if not t["missing"]]
-            return {"changed": counted["total_rows"] > 0 or not os.path.isdir(dest), "dest": dest,
+            return {"changed": counted["total_rows"] > 0 or not os.path.isdir(dest) or moved_aside is not None,
+                    "kept": False, "moved_aside": moved_aside, "dest": dest,
                     "manifest": os.path.join(dest, "manifest.json"), "files": files,
                     "total_rows": counted["total_rows"], "missing_tables": counted["missing_tables"]}
         manifest = export(conn, entries, since, params["format"], dest, discover_columns)
@@ -154,8 +249,8 @@ def run(params, check_mode):
     path = write_manifest(dest, manifest)
     files = [{"table": "%s.%s" % (t["schema"], t["table"]), "path": os.path.join(dest, t["file"]), "rows": t["rows"],
               "sha256": t["sha256"], "bytes": t["bytes"]} for t in manifest["tables"]]
-    return {"changed": True, "dest": dest, "manifest": path, "files": files, "total_rows": manifest["total_rows"],
-            "missing_tables": manifest["missing_tables"]}
+    return {"changed": True, "kept": False, "moved_aside": moved_aside, "dest": dest, "manifest": path, "files": files,
+            "total_rows": manifest["total_rows"], "missing_tables": manifest["missing_tables"]}
 
 
 def main():

@@ -342,6 +342,42 @@ def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_si
     assert "restore_ahead" not in record["phases"]
 
 
+def test_resumed_after_the_services_ran_again_the_rows_written_meanwhile_are_saved_too(host, before):
+    # F-restore left the site running on the pre-rollback state, with the export and the dump it
+    # made after its stop. A user signs up; the operator runs the same command again.
+    work = "/backups/rollback/F-restore"
+    first_export = export_manifest(host, "F-restore")
+    first_manifest = host.file(work + "/recent-data/manifest.json").content_string
+    sequence = psql(host, "SELECT last_value || ',' || is_called FROM auth_user_id_seq")
+    psql(host, "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, "
+               "is_active, date_joined) VALUES ('!', false, 'rb_late_signup', '', '', '', false, true, now())")
+    try:
+        code, out = run(host, "rollback.yml", "F-restore", rollback_backup_file="/backups/postgresql/fails_late.sql",
+                        rollback_on_failure="restore_services", rollback_restore_ahead="false")
+        assert code != 0
+        for fragment in ("Rollback F-restore stopped in phase database", "started again on the pre-rollback state"):
+            assert fragment in out, (fragment, out[-3000:])
+        # Exported and dumped again after this stop, the new user with them...
+        assert export_manifest(host, "F-restore")["auth_user"] == first_export["auth_user"] + 1
+        assert "rb_late_signup" in host.file(work + "/recent-data/public.auth_user.jsonl").content_string
+        dumped = host.run("runuser -u postgres -- pg_restore --data-only --table auth_user -f - %s/"
+                          "open_discussions_pre_rollback.pgc", work)
+        assert dumped.rc == 0 and "rb_late_signup" in dumped.stdout, dumped.stderr
+        # ...and what the first attempt saved is kept aside, whole.
+        aside = host.run("ls -d %s/recent-data.stale-* %s/open_discussions_pre_rollback.pgc.stale-*" % (work, work))
+        assert aside.rc == 0 and len(aside.stdout.split()) == 2, aside.stdout + aside.stderr
+        stale_export = [path for path in aside.stdout.split() if "/recent-data.stale-" in path][0]
+        assert host.file(stale_export + "/manifest.json").content_string == first_manifest
+        assert state(host, "F-restore")["phases"]["database"]["attempts"] == 2
+    finally:
+        psql(host, "DELETE FROM auth_user WHERE username = 'rb_late_signup'")
+        last_value, is_called = sequence.split(",")
+        psql(host, "SELECT setval('auth_user_id_seq', %s, '%s'::boolean)" % (last_value, is_called))
+    after = snapshot(host)
+    assert after["database"] == before["database"] and after["rows"] == before["rows"]
+    assert all(status.startswith("RUNNING") for status in after["programs"].values())
+
+
 def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_behind(host, before):
     # The work directory of this rollback id taken by a file: the database phase fails creating
     # it, after the stop and the restore ahead, before anything is swapped.
@@ -382,6 +418,31 @@ def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_r
     assert_no_row_lost_so_far(host, before, "R1")
 
 
+def test_programs_started_by_hand_after_a_failure_are_stopped_again_before_the_resume_goes_on(host, before):
+    # R1 stopped in the code phase behind the maintenance page. The operator brings the programs
+    # back by hand and takes the page down, then runs the same command again (npm still fails).
+    host.check_output("supervisorctl start %s" % " ".join(PROGRAMS))
+    host.check_output("rm -f %s" % FLAG)
+    assert all(status.startswith(("RUNNING", "STARTING", "BACKOFF")) for status in programs(host).values())
+    code, out = run(host, "rollback.yml", "R1",
+                    rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
+    assert code != 0
+    for fragment in ("run again although an earlier run of rollback R1 stopped them",
+                     "Rollback R1 stopped in phase code", "The services stay STOPPED with the maintenance page on"):
+        assert fragment in out, (fragment, out[-3000:])
+    record = state(host, "R1")
+    # The stop was forgotten, done again, then the code phase ran: in that order.
+    events = [(e["phase"], e["status"]) for e in record["events"]]
+    again = events.index(("stop", "reset"))
+    assert events[again:again + 4] == [("stop", "reset"), ("stop", "started"), ("stop", "completed"),
+                                       ("code", "started")], events[again:]
+    assert "ran again after an earlier run completed stop" in record["events"][again]["message"]
+    assert record["phases"]["database"]["attempts"] == 1 and record["phases"]["code"]["attempts"] == 2
+    assert host.file(FLAG).exists and http_status(host) == 503
+    assert all(not status.startswith("RUNNING") for status in programs(host).values())
+    assert_no_row_lost_so_far(host, before, "R1")
+
+
 def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
     restored = psql(host, "SELECT count(*) FROM auth_user")
     # The package index unreachable (a dead proxy) and no cached artifact: v1.4.0 needs praw back.
@@ -395,7 +456,7 @@ def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
         assert fragment in out, (fragment, out[-3000:])
     record = state(host, "R1")
     assert record["phases"]["database"]["attempts"] == 1
-    assert record["phases"]["code"]["attempts"] == 2 and record["phases"]["code"]["status"] == "failed"
+    assert record["phases"]["code"]["attempts"] == 3 and record["phases"]["code"]["status"] == "failed"
     assert psql(host, "SELECT count(*) FROM auth_user") == restored
     assert host.file(FLAG).exists
     assert_no_row_lost_so_far(host, before, "R1")
@@ -421,7 +482,7 @@ def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, bef
     record = state(host, "R1")
     assert all(phase["status"] == "completed" for phase in record["phases"].values()), record["phases"]
     assert record["phases"]["database"]["attempts"] == 1
-    assert record["phases"]["code"]["attempts"] == 3
+    assert record["phases"]["code"]["attempts"] == 4
     assert record["phases"]["verify"]["attempts"] == 2
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")

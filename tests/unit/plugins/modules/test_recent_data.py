@@ -213,6 +213,87 @@ def test_existing_export_is_never_overwritten_without_force(capsys, pg_db, expor
     assert not failed
 
 
+def written_at(dest, stamp):
+    """Set the time the export's manifest was written (its mtime), as if it were that old."""
+    moment = parse_timestamp(stamp, "stamp").timestamp()
+    os.utime(str(dest / "manifest.json"), (moment, moment))
+
+
+def test_an_export_written_since_the_stop_is_kept(capsys, pg_db, app_data, exported):
+    first = (exported / "manifest.json").read_text()
+    written_at(exported, "2026-11-24T12:00:00Z")
+    with app_data.cursor() as cur:
+        cur.execute("INSERT INTO auth_user (username, date_joined) VALUES ('late', '2026-11-24T12:30:00Z')")
+    result, failed = run_module(recent_data_export, export_args(pg_db, exported, keep_if_after="2026-11-24T11:59:59Z"),
+                                capsys)
+    assert not failed, result
+    assert result["kept"] is True and result["changed"] is False and result["moved_aside"] is None
+    assert result["total_rows"] == 6 and result["files"][0]["path"] == str(exported / "public.auth_user.jsonl")
+    assert (exported / "manifest.json").read_text() == first
+    assert sorted(os.listdir(str(exported.parent))) == ["export"]
+
+
+def test_an_export_older_than_the_stop_is_moved_aside_and_the_rows_exported_again(
+        capsys, pg_db, app_data, exported):
+    # The services ran again after this export (a rescue restarted them) and a user signed up.
+    first = (exported / "manifest.json").read_text()
+    written_at(exported, "2026-11-24T12:00:00Z")
+    with app_data.cursor() as cur:
+        cur.execute("INSERT INTO auth_user (username, date_joined) VALUES ('late', '2026-11-24T12:30:00Z')")
+    args = export_args(pg_db, exported, keep_if_after="2026-11-24T13:00:00Z")
+    result, failed = run_module(recent_data_export, dict(args, _ansible_check_mode=True), capsys)
+    assert not failed, result
+    aside = exported.parent / "export.stale-20261124T120000Z"
+    assert result["changed"] is True and result["moved_aside"] == str(aside) and result["total_rows"] == 7
+    assert not aside.exists() and (exported / "manifest.json").read_text() == first
+    result, failed = run_module(recent_data_export, args, capsys)
+    assert not failed, result
+    assert result["kept"] is False and result["changed"] is True and result["moved_aside"] == str(aside)
+    assert result["total_rows"] == 7
+    assert "late" in (exported / "public.auth_user.jsonl").read_text()
+    assert (aside / "manifest.json").read_text() == first, "the stale export was not kept whole"
+    assert stat.S_IMODE(os.stat(str(exported)).st_mode) == 0o700
+    # The fresh one is now recent enough: a second run keeps it.
+    result, failed = run_module(recent_data_export, args, capsys)
+    assert not failed and result["kept"] is True and result["total_rows"] == 7
+
+
+def test_an_export_of_another_deployment_time_is_not_kept_however_recent(capsys, pg_db, exported):
+    args = dict(export_args(pg_db, exported, keep_if_after="2026-01-01T00:00:00Z"), since="2026-11-24T10:10:00Z")
+    result, failed = run_module(recent_data_export, args, capsys)
+    assert not failed, result
+    assert result["kept"] is False and result["moved_aside"].startswith(str(exported) + ".stale-")
+    assert result["total_rows"] == 4  # erin, both new shows, the weird row: carol and dave joined before 10:10
+    assert json.loads((exported / "manifest.json").read_text())["since"] == "2026-11-24T10:10:00+00:00"
+    # Fewer tables asked for: kept. A table it does not have: not kept.
+    result, failed = run_module(recent_data_export, dict(args, tables=TABLES[:1]), capsys)
+    assert not failed and result["kept"] is True, result
+    written_at(exported, "2026-11-24T12:30:00Z")
+    args["tables"] = TABLES + [{"table": "auth_group", "timestamp_column": "created_on"}]
+    result, failed = run_module(recent_data_export, args, capsys)
+    assert not failed and result["kept"] is False, result
+    assert result["moved_aside"] == str(exported) + ".stale-20261124T123000Z"
+    assert result["missing_tables"] == [{"table": "public.auth_group", "reason": result["missing_tables"][0]["reason"]}]
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ("garbage", {"keep_if_after": "2026-11-24T13:00:00Z"}, "whose manifest.json cannot be read"),
+    ("aside", {"keep_if_after": "2026-11-24T13:00:00Z"}, "which exists already"),
+    ("ok", {"keep_if_after": "2026-11-24T13:00:00Z", "force": True}, "force and keep_if_after exclude each other"),
+    ("ok", {"keep_if_after": "yesterday"}, "keep_if_after: 'yesterday' is not an ISO 8601 time"),
+])
+def test_keep_if_after_refuses_what_it_cannot_judge_and_moves_nothing(capsys, pg_db, exported, setup, args, message):
+    if setup == "garbage":
+        (exported / "manifest.json").write_text("{not json")
+    written_at(exported, "2026-11-24T12:00:00Z")
+    if setup == "aside":
+        (exported.parent / "export.stale-20261124T120000Z").mkdir()
+    before = sorted(os.listdir(str(exported.parent))), (exported / "manifest.json").read_text()
+    result, failed = run_module(recent_data_export, export_args(pg_db, exported, **args), capsys)
+    assert failed and message in result["msg"], result
+    assert (sorted(os.listdir(str(exported.parent))), (exported / "manifest.json").read_text()) == before
+
+
 def test_csv_and_django_fixture_formats(capsys, pg_db, app_data, tmp_path):
     result, failed = run_module(recent_data_export, export_args(pg_db, tmp_path / "csv", format="csv"), capsys)
     assert not failed
