@@ -61,24 +61,51 @@ SCENARIO_NAMES = dict((name, number) for number, (name, _action) in SCENARIOS.it
 # Highest window index (0..3) in which each scenario may roll back.
 ALLOWED_UP_TO_WINDOW = {1: 2, 2: 1, 3: -1}
 
-# Observed symptoms and the scenario they indicate; the most severe symptom wins.
-SYMPTOMS = {
-    "site_down": 1,
-    "data_corruption": 1,
-    "data_loss": 1,
-    "security_breach": 1,
-    "error_rate_spike": 1,
-    "login_broken": 1,
-    "feature_broken": 2,
-    "performance_degraded": 2,
-    "background_jobs_failing": 2,
-    "search_broken": 2,
-    "integration_failing": 2,
-    "cosmetic": 3,
-    "minor_bug": 3,
-    "typo": 3,
-    "slow_page": 3,
+# The runbook's symptoms (ROLLBACK_PLAN.md, "Rollback Scenarios"), in its order and words.
+RUNBOOK_SYMPTOMS = {
+    "app_wont_start": (1, "Application won't start"),
+    "migrations_failed": (1, "Database migrations failed"),
+    "search_completely_broken": (1, "Search completely broken"),
+    "login_broken": (1, "Unable to login"),
+    "podcasts_not_loading": (2, "Podcasts not loading"),
+    "course_search_broken": (2, "Course search broken"),
+    "performance_degraded": (2, "Significant performance degradation"),
+    "data_integrity_issues": (2, "Data integrity issues"),
+    "ui_glitches": (3, "UI glitches"),
+    "search_results_missing": (3, "Some search results missing"),
+    "non_critical_feature": (3, "Non-critical features affected"),
 }
+
+# Older names that mean one of the runbook's symptoms: they are taken as it, with its scenario
+# (where the old mapping disagreed with the runbook, the runbook wins).
+SYMPTOM_ALIASES = {
+    "site_down": "app_wont_start",
+    "data_corruption": "data_integrity_issues",
+    "data_loss": "data_integrity_issues",
+    "cosmetic": "ui_glitches",
+}
+
+# Symptoms the runbook does not list, with the scenario they indicate and a description.
+EXTRA_SYMPTOMS = {
+    "security_breach": (1, "Security breach (not in the runbook's lists)"),
+    "error_rate_spike": (1, "Error rate spike (not in the runbook's lists)"),
+    "feature_broken": (2, "A major feature broken (not in the runbook's lists)"),
+    "background_jobs_failing": (2, "Background jobs failing (not in the runbook's lists)"),
+    "integration_failing": (2, "An integration failing (not in the runbook's lists)"),
+    "minor_bug": (3, "A minor bug (not in the runbook's lists)"),
+    "typo": (3, "A typo (not in the runbook's lists)"),
+    "slow_page": (3, "One slow page (not in the runbook's lists)"),
+}
+
+# Names that could mean several runbook symptoms of different scenarios: refused, with the choices.
+AMBIGUOUS_SYMPTOMS = {
+    "search_broken": ("search_completely_broken", "course_search_broken", "search_results_missing"),
+}
+
+# Every accepted name and the scenario it indicates; the most severe symptom wins.
+SYMPTOMS = dict((name, number) for name, (number, _words) in RUNBOOK_SYMPTOMS.items())
+SYMPTOMS.update((alias, RUNBOOK_SYMPTOMS[target][0]) for alias, target in SYMPTOM_ALIASES.items())
+SYMPTOMS.update((name, number) for name, (number, _words) in EXTRA_SYMPTOMS.items())
 
 
 class DecisionError(ValueError):
@@ -128,16 +155,52 @@ def scenario_number(scenario: Union[int, str]) -> int:
     raise DecisionError("scenario %r is unknown; use 1 (critical), 2 (major) or 3 (minor)" % (scenario,))
 
 
-def scenario_from_symptoms(symptoms: Iterable[str]) -> int:
-    """The most severe scenario among observed symptoms."""
+def _choices(names: Iterable[str]) -> str:
+    return ", ".join("%s (%s, scenario %d)" % (name, RUNBOOK_SYMPTOMS[name][1], RUNBOOK_SYMPTOMS[name][0])
+                     for name in names)
+
+
+def describe_symptoms(symptoms: Iterable[str]) -> List[Dict[str, Any]]:
+    """Each observed symptom as the runbook has it, in the order given.
+
+    Every entry: ``given`` (the name as given), ``symptom`` (the runbook's slug, or the extra
+    name), ``scenario``, ``runbook`` (the runbook's words, or None for an extra symptom),
+    ``description`` (the runbook's words or the extra's) and ``taken_as`` (a sentence when an
+    older name was taken as a runbook symptom, else None).  Unknown and ambiguous names are
+    refused all at once, with what to use instead.
+    """
     symptoms = [symptoms] if isinstance(symptoms, str) else list(symptoms or [])
     if not symptoms:
         raise DecisionError("symptoms is empty; name at least one observed symptom or give scenario")
-    unknown = [s for s in symptoms if str(s).strip().lower() not in SYMPTOMS]
-    if unknown:
-        raise DecisionError("unknown symptom(s) %s; known symptoms: %s"
-                            % (", ".join(repr(s) for s in unknown), ", ".join(sorted(SYMPTOMS))))
-    return min(SYMPTOMS[str(s).strip().lower()] for s in symptoms)
+    problems = []
+    described = []
+    for given in symptoms:
+        name = str(given).strip().lower()
+        if name in AMBIGUOUS_SYMPTOMS:
+            problems.append("symptom %r is ambiguous: the runbook has %s; name the one you see"
+                            % (given, _choices(AMBIGUOUS_SYMPTOMS[name])))
+        elif name not in SYMPTOMS:
+            problems.append("unknown symptom %r" % (given,))
+        else:
+            slug = SYMPTOM_ALIASES.get(name, name)
+            number, words = RUNBOOK_SYMPTOMS.get(slug) or EXTRA_SYMPTOMS[slug]
+            taken_as = None
+            if slug != name:
+                taken_as = ("%s taken as the runbook's symptom \"%s\" (%s, scenario %d)"
+                            % (name, words, slug, number))
+            described.append({"given": str(given), "symptom": slug, "scenario": number,
+                              "runbook": words if slug in RUNBOOK_SYMPTOMS else None,
+                              "description": words, "taken_as": taken_as})
+    if problems:
+        raise DecisionError("%s. The runbook's symptoms: %s. Also accepted: %s."
+                            % ("; ".join(problems), _choices(RUNBOOK_SYMPTOMS),
+                               ", ".join(sorted(list(SYMPTOM_ALIASES) + list(EXTRA_SYMPTOMS)))))
+    return described
+
+
+def scenario_from_symptoms(symptoms: Iterable[str]) -> int:
+    """The most severe scenario (lowest number) among observed symptoms."""
+    return min(entry["scenario"] for entry in describe_symptoms(symptoms))
 
 
 def decide(hours: float, scenario: int, override: bool = False, override_reason: Optional[str] = None,

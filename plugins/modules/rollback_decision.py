@@ -43,12 +43,22 @@ options:
     type: str
   symptoms:
     description:
-      - Observed symptoms, mapped to a scenario; the most severe wins.
-      - "Critical (1): V(site_down), V(data_corruption), V(data_loss), V(security_breach),
-        V(error_rate_spike), V(login_broken)."
-      - "Major (2): V(feature_broken), V(performance_degraded), V(background_jobs_failing),
-        V(search_broken), V(integration_failing)."
-      - "Minor (3): V(cosmetic), V(minor_bug), V(typo), V(slow_page)."
+      - Observed symptoms, mapped to the runbook's scenarios; the most severe (lowest scenario number) wins.
+      - "Scenario 1, critical, immediate rollback: V(app_wont_start) (Application won't start),
+        V(migrations_failed) (Database migrations failed), V(search_completely_broken) (Search completely
+        broken), V(login_broken) (Unable to login)."
+      - "Scenario 2, major, rollback within 24 h: V(podcasts_not_loading) (Podcasts not loading),
+        V(course_search_broken) (Course search broken), V(performance_degraded) (Significant performance
+        degradation), V(data_integrity_issues) (Data integrity issues)."
+      - "Scenario 3, minor, fix forward: V(ui_glitches) (UI glitches), V(search_results_missing) (Some
+        search results missing), V(non_critical_feature) (Non-critical features affected)."
+      - "Older names taken as the runbook's symptom (the runbook's scenario wins): V(site_down) as
+        V(app_wont_start), V(data_corruption) and V(data_loss) as V(data_integrity_issues) (scenario 2),
+        V(cosmetic) as V(ui_glitches)."
+      - "Not in the runbook's lists: V(security_breach) and V(error_rate_spike) (1), V(feature_broken),
+        V(background_jobs_failing) and V(integration_failing) (2), V(minor_bug), V(typo) and V(slow_page) (3)."
+      - "V(search_broken) is refused as ambiguous: name V(search_completely_broken),
+        V(course_search_broken) or V(search_results_missing)."
     type: list
     elements: str
   override:
@@ -104,7 +114,7 @@ EXAMPLES = r'''
 - name: Decide from symptoms, with an explicit override
   runbooks.rollback.rollback_decision:
     deployed_at: 1795512600
-    symptoms: [feature_broken, search_broken]
+    symptoms: [course_search_broken, ui_glitches]
     override: true
     override_reason: "Checkout broken for all EU customers; fix forward ETA unknown"
 '''
@@ -175,6 +185,37 @@ override_reason:
   returned: success
   type: str
   sample: null
+symptoms:
+  description:
+    - The symptoms given, each as the runbook has it, in the order given; empty when O(scenario) was given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    given:
+      description: The name as given.
+      type: str
+      sample: site_down
+    symptom:
+      description: The runbook's slug it was taken as, or the extra symptom's name.
+      type: str
+      sample: app_wont_start
+    scenario:
+      description: The scenario this symptom indicates.
+      type: int
+      sample: 1
+    runbook:
+      description: The runbook's words for it; null for a symptom the runbook does not list.
+      type: str
+      sample: Application won't start
+    description:
+      description: The runbook's words, or the description of a symptom the runbook does not list.
+      type: str
+      sample: Application won't start
+    taken_as:
+      description: Set when an older name was taken as a runbook symptom, saying which.
+      type: str
+      sample: "site_down taken as the runbook's symptom \"Application won't start\" (app_wont_start, scenario 1)"
 reason:
   description: One line for humans.
   returned: success, and in the failure of O(fail_on_denied=true)
@@ -186,7 +227,7 @@ reason:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.decision import (
-    DecisionError, cautions, decide, hours_between, scenario_from_symptoms, scenario_number)
+    DecisionError, cautions, decide, describe_symptoms, hours_between, scenario_number)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, isoformat, parse_timestamp, utcnow)
 
@@ -195,15 +236,20 @@ def run(params):
     """Compute the decision from module parameters; raises DecisionError/TimestampError."""
     deployed_at = parse_timestamp(params["deployed_at"], "deployed_at")
     now = parse_timestamp(params["now"], "now") if params["now"] is not None else utcnow()
+    symptoms = []
     if params["scenario"] is not None:
         scenario = scenario_number(params["scenario"])
     else:
-        scenario = scenario_from_symptoms(params["symptoms"])
+        symptoms = describe_symptoms(params["symptoms"])
+        scenario = min(entry["scenario"] for entry in symptoms)
     hours = hours_between(deployed_at, now)
     windows = dict((k, v) for k, v in (params["windows"] or {}).items() if v is not None)
     result = decide(hours, scenario, params["override"], params["override_reason"], windows)
+    if symptoms:
+        result["reason"] += " Symptoms: %s." % "; ".join(
+            "%s (scenario %d)" % (entry["description"], entry["scenario"]) for entry in symptoms)
     result.update(hours_since_deployment=round(hours, 2), deployed_at=isoformat(deployed_at),
-                  now=isoformat(now))
+                  now=isoformat(now), symptoms=symptoms)
     return result
 
 

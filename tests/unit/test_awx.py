@@ -11,6 +11,8 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.runbooks.rollback.plugins.module_utils.decision import RUNBOOK_SYMPTOMS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
@@ -83,7 +85,21 @@ def test_each_rollback_template_asks_what_its_playbook_needs(playbook, needs):
     asked = {q["variable"] for q in survey(templates[0]["survey"])["spec"]}
     assert needs <= asked, "missing from %s: %s" % (templates[0]["survey"], sorted(needs - asked))
     required = {q["variable"] for q in survey(templates[0]["survey"])["spec"] if q["required"]}
-    assert "rollback_deployed_at" in required and "rollback_scenario" in required
+    assert "rollback_deployed_at" in required
+    assert {"rollback_scenario", "rollback_symptoms"} <= asked and not {"rollback_scenario", "rollback_symptoms"} & required, \
+        "either a scenario or the symptoms: neither may be required"
+
+
+@pytest.mark.parametrize("name", [n for n in SURVEYS if "rollback_scenario" in {q["variable"] for q in survey(n)["spec"]}])
+def test_the_symptoms_offered_are_the_runbooks(name):
+    questions = {q["variable"]: q for q in survey(name)["spec"]}
+    symptoms = questions["rollback_symptoms"]
+    assert symptoms["type"] == "multiselect"
+    assert symptoms["choices"] == list(RUNBOOK_SYMPTOMS)
+    for number, words in RUNBOOK_SYMPTOMS.values():
+        assert "%s = scenario %d" % (words, number) in symptoms["question_description"]
+    # An empty scenario is what lets the symptoms decide (the decision role passes one or the other).
+    assert questions["rollback_scenario"]["default"] == ""
 
 
 def test_every_playbook_has_a_job_template_and_every_template_a_playbook_and_survey():

@@ -135,6 +135,16 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert "- [x] Search index rebuilt, search works for every content type" in text
 
 
+def test_the_incident_report_quotes_the_runbooks_symptoms(host):
+    text = host.file("/var/lib/runbooks-rollback/%s-report/incident_report.md" % ROLLBACK_ID).content_string
+    assert "scenario 1 critical: immediate rollback" in text
+    assert "- Symptoms (the runbook's words):\n" in text
+    assert ("  - Application won't start (scenario 1; site_down taken as the runbook's symptom "
+            "\"Application won't start\" (app_wont_start, scenario 1))\n") in text
+    assert "  - UI glitches (scenario 3)\n" in text
+    assert "Symptoms: Application won't start (scenario 1); UI glitches (scenario 3)." in text
+
+
 def test_the_checkout_is_at_the_good_release(host):
     head = host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % APP)
     good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)

@@ -239,8 +239,14 @@ def test_a_backup_newer_than_the_deployment_is_refused_before_anything_stops(hos
     ({"rollback_on_failure": "panic"}, ["rollback_on_failure must be one of: keep_maintenance, restore_services"]),
     ({"rollback_environment": "prod"}, ["rollback_confirm=prod"]),
     ({"rollback_scenario": "3"}, ["Nothing was changed", "-e rollback_override=true"]),
+    ({"rollback_scenario": "", "rollback_symptoms": ["search_broken"]},
+     ["symptom 'search_broken' is ambiguous", "search_completely_broken (Search completely broken, scenario 1)",
+      "course_search_broken", "search_results_missing"]),
+    ({"rollback_scenario": "", "rollback_symptoms": ["ui_glitches", "search_results_missing"]},
+     ["scenario 3 minor calls for fix forward: rollback denied",
+      "Symptoms: UI glitches (scenario 3); Some search results missing (scenario 3).", "Nothing was changed"]),
 ], ids=["unknown-scenario", "time-without-zone", "wrong-type", "unknown-policy", "prod-unconfirmed",
-        "matrix-denies"])
+        "matrix-denies", "ambiguous-symptom", "minor-symptoms-deny"])
 def test_bad_variables_are_refused_before_anything_runs(host, before, extra, fragments):
     code, out = run(host, "rollback.yml", "F-vars", **extra)
     refused(host, before, code, out, *fragments)

@@ -52,6 +52,13 @@ def test_symptoms_instead_of_scenario(tmp_path):
     run = play(tmp_path, decision_deployed_at=hours_ago(5), decision_symptoms=["site_down", "typo"])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Scenario 1 critical" in run.stdout
+    assert "site_down taken as the runbook's symptom" in run.stdout
+
+
+def test_scenario_and_symptoms_together_are_refused(tmp_path):
+    run = play(tmp_path, decision_deployed_at=hours_ago(5), decision_scenario="3", decision_symptoms=["app_wont_start"])
+    assert run.returncode != 0
+    assert "mutually exclusive: scenario|symptoms" in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("extra, message", [

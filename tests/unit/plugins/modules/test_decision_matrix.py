@@ -6,7 +6,8 @@ import datetime
 import pytest
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.decision import (
-    DecisionError, cautions, decide, hours_between, normalize_windows, scenario_from_symptoms, scenario_number)
+    RUNBOOK_SYMPTOMS, DecisionError, cautions, decide, describe_symptoms, hours_between, normalize_windows,
+    scenario_from_symptoms, scenario_number)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, parse_timestamp)
 
@@ -136,17 +137,98 @@ def test_unknown_scenario_is_refused(value):
         scenario_number(value)
 
 
-def test_most_severe_symptom_wins():
-    assert scenario_from_symptoms(["typo", "feature_broken"]) == 2
-    assert scenario_from_symptoms(["typo", "site_down", "feature_broken"]) == 1
-    assert scenario_from_symptoms(["cosmetic"]) == 3
+# The runbook's scenarios, verbatim from ROLLBACK_PLAN.md ("Rollback Scenarios").
+RUNBOOK = [
+    ("app_wont_start", 1, "Application won't start"),
+    ("migrations_failed", 1, "Database migrations failed"),
+    ("search_completely_broken", 1, "Search completely broken"),
+    ("login_broken", 1, "Unable to login"),
+    ("podcasts_not_loading", 2, "Podcasts not loading"),
+    ("course_search_broken", 2, "Course search broken"),
+    ("performance_degraded", 2, "Significant performance degradation"),
+    ("data_integrity_issues", 2, "Data integrity issues"),
+    ("ui_glitches", 3, "UI glitches"),
+    ("search_results_missing", 3, "Some search results missing"),
+    ("non_critical_feature", 3, "Non-critical features affected"),
+]
+
+
+@pytest.mark.parametrize("slug, scenario, words", RUNBOOK)
+def test_every_runbook_symptom_maps_to_its_runbook_scenario_and_words(slug, scenario, words):
+    [entry] = describe_symptoms([slug])
+    assert entry == {"given": slug, "symptom": slug, "scenario": scenario, "runbook": words,
+                     "description": words, "taken_as": None}
+    assert scenario_from_symptoms([slug]) == scenario
+
+
+def test_the_runbook_symptoms_are_exactly_the_runbooks():
+    assert [(slug, number, words) for slug, (number, words) in RUNBOOK_SYMPTOMS.items()] == RUNBOOK
+
+
+@pytest.mark.parametrize("symptoms, scenario", [
+    (["ui_glitches", "search_completely_broken"], 1),
+    (["podcasts_not_loading", "migrations_failed"], 1),
+    (["non_critical_feature", "login_broken", "course_search_broken"], 1),
+    (["search_results_missing", "data_integrity_issues"], 2),
+    (["performance_degraded", "ui_glitches"], 2),
+    (["ui_glitches", "non_critical_feature"], 3),
+    (["typo", "feature_broken"], 2),
+    (["typo", "site_down", "feature_broken"], 1),
+])
+def test_the_most_severe_symptom_decides(symptoms, scenario):
+    assert scenario_from_symptoms(symptoms) == scenario
+
+
+@pytest.mark.parametrize("old, slug, scenario", [
+    ("site_down", "app_wont_start", 1),
+    ("data_corruption", "data_integrity_issues", 2),
+    ("data_loss", "data_integrity_issues", 2),
+    ("cosmetic", "ui_glitches", 3),
+])
+def test_an_older_name_is_taken_as_the_runbook_symptom_and_says_so(old, slug, scenario):
+    [entry] = describe_symptoms([old])
+    assert entry["given"] == old and entry["symptom"] == slug and entry["scenario"] == scenario
+    assert entry["runbook"] == RUNBOOK_SYMPTOMS[slug][1]
+    assert entry["taken_as"] == "%s taken as the runbook's symptom \"%s\" (%s, scenario %d)" % (
+        old, RUNBOOK_SYMPTOMS[slug][1], slug, scenario)
+
+
+def test_data_corruption_follows_the_runbook_not_the_old_mapping():
+    # The runbook lists "Data integrity issues" under scenario 2: a rollback 30 h after the
+    # deployment is then denied, where the old mapping (critical) allowed it.
+    scenario = scenario_from_symptoms(["data_corruption"])
+    assert scenario == 2
+    assert decide(30, scenario)["rollback_allowed"] is False
+
+
+def test_a_symptom_the_runbook_does_not_list_keeps_its_scenario_and_has_no_runbook_words():
+    [entry] = describe_symptoms(["security_breach"])
+    assert entry["scenario"] == 1 and entry["runbook"] is None and entry["taken_as"] is None
+    assert "not in the runbook" in entry["description"]
+
+
+def test_search_broken_is_refused_naming_the_three_search_symptoms():
+    with pytest.raises(DecisionError) as err:
+        scenario_from_symptoms(["search_broken"])
+    message = str(err.value)
+    assert "'search_broken' is ambiguous" in message
+    for slug, words in (("search_completely_broken", "Search completely broken"),
+                        ("course_search_broken", "Course search broken"),
+                        ("search_results_missing", "Some search results missing")):
+        assert "%s (%s" % (slug, words) in message
+
+
+def test_symptom_names_ignore_case_and_spaces_around():
+    assert describe_symptoms([" UI_Glitches "])[0]["symptom"] == "ui_glitches"
 
 
 def test_unknown_symptom_lists_the_known_ones():
     with pytest.raises(DecisionError) as err:
-        scenario_from_symptoms(["site_down", "aliens"])
-    assert "'aliens'" in str(err.value)
-    assert "site_down" in str(err.value) and "typo" in str(err.value)
+        scenario_from_symptoms(["site_down", "aliens", "search_broken"])
+    message = str(err.value)
+    assert "unknown symptom 'aliens'" in message and "'search_broken' is ambiguous" in message
+    assert "app_wont_start (Application won't start, scenario 1)" in message
+    assert "site_down" in message and "typo" in message
 
 
 def test_a_single_symptom_string_is_one_symptom():

@@ -45,6 +45,22 @@ def test_symptoms_pick_the_scenario(capsys):
                             symptoms=["typo", "feature_broken"])
     assert not failed
     assert result["scenario"] == 2 and result["rollback_allowed"] is True
+    assert [entry["symptom"] for entry in result["symptoms"]] == ["typo", "feature_broken"]
+
+
+def test_symptoms_are_quoted_in_the_runbooks_words(capsys):
+    result, failed = decide(capsys, deployed_at="2026-11-24T02:00:00Z", now="2026-11-24T03:00:00Z",
+                            symptoms=["ui_glitches", "data_corruption"])
+    assert not failed
+    assert result["scenario"] == 2
+    assert [entry["runbook"] for entry in result["symptoms"]] == ["UI glitches", "Data integrity issues"]
+    assert result["symptoms"][1]["taken_as"].startswith("data_corruption taken as the runbook's symptom")
+    assert "Symptoms: UI glitches (scenario 3); Data integrity issues (scenario 2)." in result["reason"]
+
+
+def test_a_scenario_given_has_no_symptoms(capsys):
+    result, failed = decide(capsys, deployed_at="2026-11-24T02:00:00Z", now="2026-11-24T03:00:00Z", scenario="1")
+    assert not failed and result["symptoms"] == []
 
 
 def test_fail_on_denied_fails_with_the_reason_and_the_fields(capsys):
@@ -102,6 +118,7 @@ def test_epoch_deployed_at(capsys):
     ({"deployed_at": "2026-11-24T13:00:00Z", "scenario": "1"}, "in the future"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "scenario": "5"}, "scenario '5' is unknown"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": ["gremlins"]}, "unknown symptom"),
+    ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": ["search_broken"]}, "is ambiguous"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": []}, "symptoms is empty"),
     ({"deployed_at": "2026-11-24T10:00:00Z", "symptoms": {"site": "down"}}, "argument 'symptoms' is of type dict"),
     ({"deployed_at": "2026-11-24T10:00:00+25:00", "scenario": "1"}, "not an ISO 8601 time"),
