@@ -85,27 +85,23 @@ SYMPTOM_ALIASES = {
     "cosmetic": "ui_glitches",
 }
 
-# Symptoms the runbook does not list, with the scenario they indicate and a description.
+# Symptoms the runbook does not list, with the scenario they indicate and a description (the
+# result adds "(not in the runbook's lists)").
 EXTRA_SYMPTOMS = {
-    "security_breach": (1, "Security breach (not in the runbook's lists)"),
-    "error_rate_spike": (1, "Error rate spike (not in the runbook's lists)"),
-    "feature_broken": (2, "A major feature broken (not in the runbook's lists)"),
-    "background_jobs_failing": (2, "Background jobs failing (not in the runbook's lists)"),
-    "integration_failing": (2, "An integration failing (not in the runbook's lists)"),
-    "minor_bug": (3, "A minor bug (not in the runbook's lists)"),
-    "typo": (3, "A typo (not in the runbook's lists)"),
-    "slow_page": (3, "One slow page (not in the runbook's lists)"),
+    "security_breach": (1, "Security breach"),
+    "error_rate_spike": (1, "Error rate spike"),
+    "feature_broken": (2, "A major feature broken"),
+    "background_jobs_failing": (2, "Background jobs failing"),
+    "integration_failing": (2, "An integration failing"),
+    "minor_bug": (3, "A minor bug"),
+    "typo": (3, "A typo"),
+    "slow_page": (3, "One slow page"),
 }
 
 # Names that could mean several runbook symptoms of different scenarios: refused, with the choices.
 AMBIGUOUS_SYMPTOMS = {
     "search_broken": ("search_completely_broken", "course_search_broken", "search_results_missing"),
 }
-
-# Every accepted name and the scenario it indicates; the most severe symptom wins.
-SYMPTOMS = dict((name, number) for name, (number, _words) in RUNBOOK_SYMPTOMS.items())
-SYMPTOMS.update((alias, RUNBOOK_SYMPTOMS[target][0]) for alias, target in SYMPTOM_ALIASES.items())
-SYMPTOMS.update((name, number) for name, (number, _words) in EXTRA_SYMPTOMS.items())
 
 
 class DecisionError(ValueError):
@@ -179,18 +175,23 @@ def describe_symptoms(symptoms: Iterable[str]) -> List[Dict[str, Any]]:
         if name in AMBIGUOUS_SYMPTOMS:
             problems.append("symptom %r is ambiguous: the runbook has %s; name the one you see"
                             % (given, _choices(AMBIGUOUS_SYMPTOMS[name])))
-        elif name not in SYMPTOMS:
-            problems.append("unknown symptom %r" % (given,))
+            continue
+        slug = SYMPTOM_ALIASES.get(name, name)
+        if slug in RUNBOOK_SYMPTOMS:
+            number, words = RUNBOOK_SYMPTOMS[slug]
+            description = words
+        elif slug in EXTRA_SYMPTOMS:
+            number, description = EXTRA_SYMPTOMS[slug]
+            words, description = None, description + " (not in the runbook's lists)"
         else:
-            slug = SYMPTOM_ALIASES.get(name, name)
-            number, words = RUNBOOK_SYMPTOMS.get(slug) or EXTRA_SYMPTOMS[slug]
-            taken_as = None
-            if slug != name:
-                taken_as = ("%s taken as the runbook's symptom \"%s\" (%s, scenario %d)"
-                            % (name, words, slug, number))
-            described.append({"given": str(given), "symptom": slug, "scenario": number,
-                              "runbook": words if slug in RUNBOOK_SYMPTOMS else None,
-                              "description": words, "taken_as": taken_as})
+            problems.append("unknown symptom %r" % (given,))
+            continue
+        taken_as = None
+        if slug != name:
+            taken_as = ("%s taken as the runbook's symptom \"%s\" (%s, scenario %d)"
+                        % (name, words, slug, number))
+        described.append({"given": str(given), "symptom": slug, "scenario": number, "runbook": words,
+                          "description": description, "taken_as": taken_as})
     if problems:
         raise DecisionError("%s. The runbook's symptoms: %s. Also accepted: %s."
                             % ("; ".join(problems), _choices(RUNBOOK_SYMPTOMS),
