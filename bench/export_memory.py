@@ -20,8 +20,8 @@ sys.path[:0] = [os.path.join(ROOT, ".work", "collections"), os.path.join(ROOT, "
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import connect  # noqa: E402
-from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (  # noqa: E402
-    export, normalize_entries)
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import normalize_entries  # noqa: E402
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_export import export  # noqa: E402
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import parse_timestamp  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
 

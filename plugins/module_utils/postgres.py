@@ -12,9 +12,12 @@ PSYCOPG2_IMPORT_ERROR = None
 try:
     import psycopg2
     import psycopg2.extensions
+    # For the modules' queries: their identifiers go through sql.Identifier.
+    from psycopg2 import sql  # pylint: disable=unused-import
     HAS_PSYCOPG2 = True
 except ImportError:  # pragma: no cover - reported by the module via missing_required_lib
     psycopg2 = None
+    sql = None
     HAS_PSYCOPG2 = False
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 

@@ -21,13 +21,11 @@ author:
 extends_documentation_fragment:
   - runbooks.rollback.postgres
   - runbooks.rollback.recent_data
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: Read-only; runs fully in check mode.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
 '''
 
 EXAMPLES = r'''

@@ -74,6 +74,8 @@ options:
     description: Extra request headers (e.g. C(Host)).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: The watch takes minutes and changes nothing, but is not run in check mode; the result says so.

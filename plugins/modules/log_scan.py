@@ -51,6 +51,8 @@ options:
     description: How many matching lines to return per file.
     type: int
     default: 20
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: Read-only; runs the same in check mode.

@@ -65,13 +65,12 @@ options:
       - pg_restore to list custom/directory/tar backups with. Default is found on PATH or in
         C(/usr/lib/postgresql/*/bin).
     type: path
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: Read-only; runs fully in check mode.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
 '''
 
 EXAMPLES = r'''

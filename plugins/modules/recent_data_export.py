@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - runbooks.rollback.postgres
   - runbooks.rollback.recent_data
+  - runbooks.rollback.attributes
 options:
   dest:
     description: Directory to write the export to (one directory per rollback).
@@ -62,9 +63,6 @@ attributes:
   check_mode:
     description: Counts the rows and reports the files it would write; writes nothing.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
 '''
 
 EXAMPLES = r'''
@@ -138,8 +136,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import (
     HAS_PSYCOPG2, PSYCOPG2_IMPORT_ERROR, PostgresError, connect, postgres_common_argument_spec)
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
-    DEFAULT_TABLES, SpecError, export, file_name, normalize_entries, recent_rows_argument_spec, report,
-    write_manifest)
+    DEFAULT_TABLES, SpecError, normalize_entries, recent_rows_argument_spec, report)
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_export import (
+    export, file_name, write_manifest)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, isoformat, parse_timestamp)
 

@@ -25,6 +25,7 @@ author:
   - runbooks.rollback developers (@runbooks)
 extends_documentation_fragment:
   - runbooks.rollback.postgres
+  - runbooks.rollback.attributes
 options:
   src:
     description: The export directory (holding C(manifest.json)).
@@ -45,9 +46,6 @@ attributes:
   check_mode:
     description: Runs the whole import in a transaction that is rolled back; reports what would happen.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
 '''
 
 EXAMPLES = r'''
@@ -120,7 +118,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import (
     HAS_PSYCOPG2, PSYCOPG2_IMPORT_ERROR, PostgresError, connect, postgres_common_argument_spec)
-from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import SpecError, import_export
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import SpecError
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_import import import_export
 
 
 def argument_spec():

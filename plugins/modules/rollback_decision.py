@@ -92,13 +92,14 @@ options:
       - Fail with the reason when the rollback is not allowed (and not overridden).
     type: bool
     default: false
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: Can run in check_mode and return the same decision.
     support: full
   diff_mode:
     description: Returns no diff; nothing is changed.
-    support: none
 notes:
   - A deployment up to 5 minutes in the future is taken as clock skew (0 h); further is an error.
 '''

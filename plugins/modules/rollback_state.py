@@ -55,6 +55,8 @@ options:
         RV(other_restores) every other rollback in O(state_dir) whose database phase completed at
         or after it (restoring the backup again would discard what was written since that restore).
     type: str
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
 attributes:
   check_mode:
     description: The new state is computed and returned, not written.

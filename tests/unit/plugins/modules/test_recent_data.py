@@ -12,7 +12,8 @@ import psycopg2
 import pytest
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import connect
-from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import export, normalize_entries
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import normalize_entries
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_export import export
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import parse_timestamp
 from ansible_collections.runbooks.rollback.plugins.modules import recent_data_export, recent_data_import
 from module_runner import run_module

@@ -1,8 +1,10 @@
-"""supervisor_programs: reading supervisorctl's status and refusing bad input before acting.
+"""supervisor_programs: the module refuses bad input before acting and calls supervisorctl.
 
-Stopping and starting real programs (order, wait, a program that cannot start, check mode, a
-start of several programs at once) is tested against a real supervisord in the molecule
-scenario ``services``; here a stand-in supervisorctl shows how the module calls it.
+The status parsing, the stop/start and the wait are tested directly in
+tests/unit/plugins/module_utils/test_supervisor.py. Stopping and starting real programs
+(order, wait, a program that cannot start, check mode, a start of several programs at once)
+is tested against a real supervisord in the molecule scenario ``services``; here a stand-in
+supervisorctl shows how the module calls it.
 """
 from __future__ import annotations
 
@@ -13,32 +15,6 @@ import pytest
 
 from ansible_collections.runbooks.rollback.plugins.modules import supervisor_programs
 from module_runner import run_module
-
-# supervisorctl 4.2 (Debian 12), as the scenario's host prints it.
-STATUS = """\
-broken                           FATAL     Exited too quickly (process log may have details)
-celery_beat                      STOPPED   Nov 25 10:12 AM
-celery_worker                    RUNNING   pid 211, uptime 0:03:02
-nginx                            RUNNING   pid 17, uptime 0:05:11
-queue:high                       STARTING
-web                              BACKOFF   Exited too quickly (process log may have details)
-"""
-
-
-def test_status_lines_give_every_program_and_its_state():
-    assert supervisor_programs.parse_status(STATUS) == {
-        "broken": "FATAL", "celery_beat": "STOPPED", "celery_worker": "RUNNING", "nginx": "RUNNING",
-        "queue:high": "STARTING", "web": "BACKOFF"}
-
-
-@pytest.mark.parametrize("text", [
-    "unix:///var/run/supervisor.sock no such file",
-    "unix:///var/run/supervisor.sock refused connection",
-    "error: <class 'PermissionError'>, [Errno 13] Permission denied: file: socket.py line: 547",
-    "",
-])
-def test_errors_of_supervisorctl_are_not_read_as_programs(text):
-    assert supervisor_programs.parse_status(text) == {}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -57,14 +33,6 @@ def test_errors_of_supervisorctl_are_not_read_as_programs(text):
 def test_bad_input_is_refused_with_a_message(capsys, args, message):
     result, failed = run_module(supervisor_programs, args, capsys)
     assert failed and message in result["msg"], result
-
-
-def test_only_programs_supervisord_confirmed_count_as_there():
-    said = ("celery_worker: started\nbroken: ERROR (spawn error)\nweb: ERROR (already started)\n"
-            "queue:high: started\nnot a line")
-    assert supervisor_programs.confirmed_by(said, "started") == {"celery_worker", "queue:high"}
-    assert supervisor_programs.confirmed_by("celery_beat: stopped\ncelery_worker: ERROR (not running)",
-                                            "stopped") == {"celery_beat"}
 
 
 # A supervisorctl that takes a second to start each program, as supervisord does with
@@ -116,3 +84,13 @@ def test_without_together_one_call_starts_the_programs_in_order(capsys, fake_sup
     assert (fake_supervisorctl.parent / "calls").read_text().splitlines() == [
         "begin celery_worker web", "end celery_worker web"]
     assert result["supervisorctl"] == ["celery_worker: started", "web: started"]
+
+
+def test_check_mode_starts_nothing(capsys, fake_supervisorctl):
+    result, failed = run_module(supervisor_programs, {
+        "names": ["celery_worker", "web"], "state": "started", "supervisorctl_path": str(fake_supervisorctl),
+        "_ansible_check_mode": True}, capsys)
+    assert not failed, result
+    assert not (fake_supervisorctl.parent / "calls").exists()
+    assert result["changed"] is True and result["acted_on"] == ["celery_worker", "web"]
+    assert [p["after"] for p in result["programs"]] == ["STOPPED", "STOPPED"]

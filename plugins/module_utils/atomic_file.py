@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, runbooks.rollback developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Files that appear whole or not at all: written under a temporary name, renamed on success,
+with the sha256, size and line count of what was written kept on the way."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import os
+import tempfile
+
+
+class AtomicFile(object):
+    """A 0600 file written under a temporary name and renamed into place on success."""
+
+    def __init__(self, path):
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+        os.fchmod(fd, 0o600)
+        self.handle = os.fdopen(fd, "wb")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.lines = 0
+
+    def write(self, data):
+        if not isinstance(data, bytes):
+            data = data.encode("utf-8")
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        self.lines += data.count(b"\n")
+
+    def commit(self):
+        self.handle.close()
+        os.rename(self.tmp, self.path)
+
+    def abort(self):
+        self.handle.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
