@@ -145,6 +145,28 @@ def test_the_incident_report_quotes_the_runbooks_symptoms(host):
     assert "Symptoms: Application won't start (scenario 1); UI glitches (scenario 3)." in text
 
 
+def test_the_rollback_is_in_the_audit_log_with_what_it_did(host):
+    log = host.file("/var/lib/runbooks-rollback/audit.jsonl")
+    assert log.mode == 0o600 and log.user == "root"
+    lines = [json.loads(line) for line in log.content_string.splitlines()]
+    line = [entry for entry in lines if entry["rollback_id"] == ROLLBACK_ID][-1]
+    record = state(host)
+    assert line["outcome"] == "completed" and line["failed_phase"] is None and line["check_mode"] is False
+    assert line["who"] and line["environment"] == "demo"
+    assert [p["phase"] for p in line["phases"]] == record["order"]
+    assert all(p["status"] == "completed" for p in line["phases"])
+    good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)
+    assert line["to_commit"] == good and line["from_commit"] == record["phases"]["code"]["details"]["commit_before"] != good
+    backup = record["phases"]["database"]["details"]["backup_file"]
+    assert line["backup_file"] == backup
+    assert line["backup_sha256"] == host.check_output("sha256sum %s", backup).split()[0]
+    # 3 users and 2 podcasts written after the deployment (prepare.yml), lost by the restore, re-imported.
+    assert line["rows_lost"] == record["phases"]["database"]["details"]["loss_total"] >= 5
+    assert line["rows_reimported"] == record["phases"]["recover_data"]["details"]["total_inserted"] >= 5
+    assert line["rows_conflicting"] == 0
+    assert line["decision"]["rollback_allowed"] is True and line["scope"] == "full"
+
+
 def test_the_checkout_is_at_the_good_release(host):
     head = host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % APP)
     good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)

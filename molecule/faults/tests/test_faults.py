@@ -124,6 +124,31 @@ def snapshot(host):
     }
 
 
+AUDIT = STATE_DIR + "/audit.jsonl"
+
+
+def audit(host):
+    """The audit log: one JSON object per rollback run, oldest first (empty when none yet)."""
+    found = host.file(AUDIT)
+    if not found.exists:
+        return []
+    assert found.mode == 0o600, oct(found.mode)
+    return [json.loads(line) for line in found.content_string.splitlines()]
+
+
+def assert_audited(host, lines_before, rollback_id, outcome, **fields):
+    """The run appended exactly one line, about this rollback, with this outcome and these fields."""
+    lines = audit(host)
+    assert lines[:len(lines_before)] == lines_before, "an earlier audit line changed"
+    assert len(lines) == len(lines_before) + 1, lines[len(lines_before):]
+    line = lines[-1]
+    assert (line["rollback_id"], line["outcome"]) == (rollback_id, outcome), line
+    assert line["who"], line
+    for name, value in fields.items():
+        assert line[name] == value, (name, line)
+    return line
+
+
 def state(host, rollback_id):
     return json.loads(host.file("%s/%s.json" % (STATE_DIR, rollback_id)).content_string)
 
@@ -193,9 +218,15 @@ def before(host):
 # --- refused before anything stops -----------------------------------------------------------
 
 def test_a_missing_backup_is_refused_before_anything_stops(host, before):
+    lines = audit(host)
     code, out = run(host, "rollback.yml", "F-missing", rollback_backup_file="/backups/postgresql/missing.dump")
     refused(host, before, code, out, "backup /backups/postgresql/missing.dump does not exist",
             "Nothing was stopped")
+    # Refused by the checklist: in the audit log, with the reason and the decision that allowed it.
+    line = assert_audited(host, lines, "F-missing", "refused", failed_phase="decide", check_mode=False,
+                          environment="demo", from_commit=None)
+    assert "missing.dump does not exist" in line["error"], line
+    assert line["decision"]["rollback_allowed"] is True, line
 
 
 def test_an_empty_backup_is_refused_before_anything_stops(host, before):
@@ -248,8 +279,15 @@ def test_a_backup_newer_than_the_deployment_is_refused_before_anything_stops(hos
 ], ids=["unknown-scenario", "time-without-zone", "wrong-type", "unknown-policy", "prod-unconfirmed",
         "matrix-denies", "ambiguous-symptom", "minor-symptoms-deny"])
 def test_bad_variables_are_refused_before_anything_runs(host, before, extra, fragments):
+    lines = audit(host)
     code, out = run(host, "rollback.yml", "F-vars", **extra)
     refused(host, before, code, out, *fragments)
+    if "Validation of arguments failed" in out:
+        # Refused before the rollback is even named: not a rollback run, nothing in the audit log.
+        assert audit(host) == lines
+    else:
+        line = assert_audited(host, lines, "F-vars", "refused", failed_phase="decide")
+        assert line["phases"] == [{"phase": "decide", "status": "failed"}], line
 
 
 def test_an_unknown_supervisor_program_is_refused_before_anything_stops(host, before):
@@ -298,12 +336,15 @@ def test_an_unreachable_database_is_refused_before_anything_stops(host, before):
 # --- check mode ---------------------------------------------------------------------------------
 
 def test_check_mode_over_the_whole_rollback_changes_nothing(host, before):
-    states = host.run("ls %s" % STATE_DIR).stdout
+    states = host.run("ls -I audit.jsonl %s" % STATE_DIR).stdout
+    lines = audit(host)
     code, out = run(host, "rollback.yml", "F-check", "--check")
     assert code == 0, out[-3000:]
     assert "Check mode - would" in out
     assert snapshot(host) == before
-    assert host.run("ls %s" % STATE_DIR).stdout == states, "check mode wrote a state file"
+    assert host.run("ls -I audit.jsonl %s" % STATE_DIR).stdout == states, "check mode wrote a state file"
+    # ... but the check-mode run is in the audit log, as one.
+    assert_audited(host, lines, "F-check", "completed", check_mode=True)
 
 
 # --- a restore that fails halfway ----------------------------------------------------------------
@@ -410,6 +451,7 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
 # --- one rollback through three failures, resumed each time ------------------------------------------
 
 def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_row(host, before):
+    lines = audit(host)
     code, out = run(host, "rollback.yml", "R1",
                     rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
     assert code != 0
@@ -422,6 +464,13 @@ def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_r
     assert host.file(FLAG).exists and http_status(host) == 503
     assert all(not status.startswith("RUNNING") for status in programs(host).values())
     assert_no_row_lost_so_far(host, before, "R1")
+    # The failed run is audited with where it stopped, the backup it restored and the rows at stake.
+    line = assert_audited(host, lines, "R1", "failed", failed_phase="code",
+                          rows_lost=record["phases"]["database"]["details"]["loss_total"])
+    assert line["rows_lost"] >= sum(export_manifest(host, "R1")[table] for table in LOSS_TABLES) > 0, line
+    assert "Build the frontend" in line["error"], line
+    assert line["backup_sha256"] == host.check_output("sha256sum %s", line["backup_file"]).split()[0], line
+    assert ("database", "completed") in [(p["phase"], p["status"]) for p in line["phases"]], line
 
 
 def test_programs_started_by_hand_after_a_failure_are_stopped_again_before_the_resume_goes_on(host, before):
