@@ -167,6 +167,26 @@ def test_the_rollback_is_in_the_audit_log_with_what_it_did(host):
     assert line["decision"]["rollback_allowed"] is True and line["scope"] == "full"
 
 
+def test_the_release_rolled_back_from_is_marked_bad_in_the_checkout_the_repository_and_the_state(host):
+    bad = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.5.0^{commit}'" % APP)
+    assert state(host)["phases"]["code"]["details"]["commit_before"] == bad
+    tag = "rollback/bad/" + bad[:12]
+    # An annotated tag in the checkout, saying which rollback and which database state...
+    assert host.check_output("runuser -u od -- git -C %s rev-parse '%s^{commit}'" % (APP, tag)) == bad
+    message = host.check_output("runuser -u od -- git -C %s tag -l --format='%%(contents)' %s" % (APP, tag))
+    assert "rollback %s" % ROLLBACK_ID in message and "open_discussions_pre_rollback_%s" % ROLLBACK_ID in message
+    # ... pushed to the repository the deployments come from ...
+    assert host.check_output("git -C /srv/git/open-discussions.git rev-parse '%s^{commit}'" % tag) == bad
+    # ... and one line in the state directory.
+    record = host.file("/var/lib/runbooks-rollback/bad_releases.jsonl")
+    assert record.mode == 0o600
+    lines = [json.loads(line) for line in record.content_string.splitlines()]
+    assert [line["commit"] for line in lines] == [bad]
+    assert lines[0]["rollback_id"] == ROLLBACK_ID and lines[0]["kept_db"] == "open_discussions_pre_rollback_" + ROLLBACK_ID
+    assert lines[0]["backup_file"] == state(host)["phases"]["database"]["details"]["backup_file"]
+    assert state(host)["phases"]["verify"]["details"]["bad_release"] == bad
+
+
 def test_the_checkout_is_at_the_good_release(host):
     head = host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % APP)
     good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)

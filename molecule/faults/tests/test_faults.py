@@ -561,6 +561,32 @@ def test_another_rollback_id_does_not_restore_again_over_the_restored_database(h
             "-e rollback_id=R1", "rollback_allow_repeat_restore=true", "Nothing was stopped")
 
 
+def test_a_release_a_rollback_marked_bad_is_refused_by_the_deploy_guard(host, before):
+    done = snapshot(host)
+    bad = state(host, "R1")["phases"]["code"]["details"]["commit_before"]
+    assert git(host, "rev-parse", "v1.5.0^{commit}") == bad
+    refusal = ("is a release a rollback marked bad", "rollback R1", "open_discussions_pre_rollback_R1",
+               "tag rollback/bad/" + bad[:12], "rollback_allow_bad_release_reason")
+    # By its tag, and by a short commit id: refused, naming the rollback and the database it wrote.
+    for commit in ("v1.5.0", bad[:10]):
+        code, out = run(host, "guard_deploy.yml", "R1", rollback_deploy_commit=commit)
+        assert code != 0, out[-3000:]
+        for fragment in refusal:
+            assert fragment in out, (commit, fragment, out[-3000:])
+    # The override needs a reason.
+    code, out = run(host, "guard_deploy.yml", "R1", rollback_deploy_commit="v1.5.0", rollback_allow_bad_release=True)
+    assert code != 0 and "(the reason is required)" in out, out[-3000:]
+    code, out = run(host, "guard_deploy.yml", "R1", rollback_deploy_commit="v1.5.0", rollback_allow_bad_release=True,
+                    rollback_allow_bad_release_reason="INC-42 fix on top")
+    assert code == 0 and "marked bad, allowed: INC-42 fix on top" in out, out[-3000:]
+    # The good release, and an unknown name, are told apart.
+    code, out = run(host, "guard_deploy.yml", "R1", rollback_deploy_commit="v1.4.0")
+    assert code == 0 and "v1.4.0 is not marked bad by a rollback" in out, out[-3000:]
+    code, out = run(host, "guard_deploy.yml", "R1", rollback_deploy_commit="no-such-branch")
+    assert code != 0 and "fetch it first" in out, out[-3000:]
+    assert snapshot(host) == done
+
+
 # --- the controller killed in the middle, then the same command again -----------------------------
 
 @pytest.fixture(scope="module")
