@@ -176,7 +176,7 @@ def test_the_release_rolled_back_from_is_marked_bad_in_the_checkout_the_reposito
     message = host.check_output("runuser -u od -- git -C %s tag -l --format='%%(contents)' %s" % (APP, tag))
     assert "rollback %s" % ROLLBACK_ID in message and "open_discussions_pre_rollback_%s" % ROLLBACK_ID in message
     # ... pushed to the repository the deployments come from ...
-    assert host.check_output("git -C /srv/git/open-discussions.git rev-parse '%s^{commit}'" % tag) == bad
+    assert host.check_output("runuser -u od -- git -C /srv/git/open-discussions.git rev-parse '%s^{commit}'" % tag) == bad
     # ... and one line in the state directory.
     record = host.file("/var/lib/runbooks-rollback/bad_releases.jsonl")
     assert record.mode == 0o600
