@@ -71,6 +71,17 @@ def main() -> int:
     print("  %-12s %d  -> exported, re-imported %d, already present %d, conflicts %d" % (
         "total", database["loss_total"], recovered["total_inserted"], recovered["total_already_present"],
         recovered["total_skipped"]))
+    migrations = decision.get("migrations") or {}
+    if migrations:
+        print("\nBackup's migrations vs v1.4.0: %s (%d rows; to apply: %s)" % (
+            "match" if migrations["ok"] else "MISMATCH", migrations["applied_count"],
+            ", ".join(migrations["to_apply"]) or "none"))
+    celery = phases["start"]["details"].get("celery") or {}
+    if celery:
+        print("Celery queues before the workers started: %s message(s), %s of tasks v1.4.0 does not know (%s); "
+              "%s removed, saved to %s" % (
+                  celery["total"], celery["unknown_total"], ", ".join(celery["unknown_tasks"]) or "none",
+                  celery["removed"], celery["saved_to"]))
     print("\nTimeline of the rollback (UTC):")
     rows = sorted(phases.items(), key=lambda item: item[1]["started_at"])
     for name, phase in rows:

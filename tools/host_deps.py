@@ -3,6 +3,8 @@
 - python3-venv: ``python3 -m venv`` needs ensurepip (Debian splits it out).
 - postgresql-15: the unit tests start a throw-away cluster with its server binaries.
 - git: tools/ansible_test.py lists the files of the checkout with it.
+- redis-server: the celery_queues unit tests start a throw-away Redis (tests/redis_server.py);
+  openssl makes the certificate of its TLS port.
 The docker engine and debootstrap are installed by tools/dockerhost.py when needed.
 """
 from __future__ import annotations
@@ -26,6 +28,10 @@ def missing_packages(python: str) -> list[str]:
         need += ["postgresql-15", "postgresql-client-15"]
     if not shutil.which("git"):
         need.append("git")
+    if not shutil.which("redis-server"):
+        need.append("redis-server")
+    if not shutil.which("openssl"):
+        need.append("openssl")
     return need
 
 
@@ -35,7 +41,7 @@ def main() -> int:
     if need:
         apt_install(*need)
     else:
-        print("[host-deps] python venv, PostgreSQL 15 server binaries and git present")
+        print("[host-deps] python venv, PostgreSQL 15 server binaries, git, redis-server and openssl present")
     return 0
 
 

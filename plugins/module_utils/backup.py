@@ -10,6 +10,10 @@ only at its head and its tail, a gzip one is decompressed to its end (the traile
 there, and the gzip CRC catches a damaged stream).  The others must be listable by
 ``pg_restore --list`` and, by default, readable to their end.  Memory does not grow
 with the size of the backup.
+
+``read_django_migrations`` reads the rows of the ``django_migrations`` table from a
+backup of any of these formats (the COPY block of a plain dump, streamed; the table's
+data through ``pg_restore --data-only --table`` for the others).
 """
 
 from __future__ import absolute_import, division, print_function, annotations
@@ -21,8 +25,10 @@ import glob
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import zlib
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -268,3 +274,209 @@ def choose(backup_dir: str, pattern: str, deployed_at: Optional[datetime.datetim
                              "; ".join("%s: %s" % (c["path"], c["rejected"]) for c in considered)),
                           {"candidates": considered})
     return chosen, verification, considered
+
+
+# --- the django_migrations rows of a backup -------------------------------------------------
+
+# A line of a plain dump is read at most this many bytes at a time: a huge row of another
+# table (one COPY line) is skipped piece by piece, never held whole.
+LINE_LIMIT = 64 * 1024
+_IDENT = rb'(?:"(?:[^"]|"")+"|[^\s".(),;]+)'
+_COPY_HEADER = re.compile(rb"^COPY (?:(" + _IDENT + rb")\.)?(" + _IDENT + rb") \((.*)\) FROM stdin;\r?\n?$")
+_INSERT = re.compile(rb"^INSERT INTO (?:(" + _IDENT + rb")\.)?(" + _IDENT + rb")[ (]")
+_END_OF_DATA = (b"\\.\n", b"\\.\r\n", b"\\.")
+_ESCAPES = {ord("b"): b"\b", ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t",
+            ord("v"): b"\v"}
+_OCTAL = b"01234567"
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def _unquote_ident(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+        return text[1:-1].replace('""', '"')
+    return text
+
+
+def unescape_copy(field: bytes) -> Optional[bytes]:
+    """One field of COPY text format, unescaped; None for ``\\N`` (NULL).
+
+    Backslash sequences: ``\\b \\f \\n \\r \\t \\v``, ``\\ooo`` (1 to 3 octal digits),
+    ``\\xhh`` (1 or 2 hex digits); any other character after a backslash stands for itself
+    (``\\\\`` is a backslash).
+    """
+    if field == b"\\N":
+        return None
+    if b"\\" not in field:
+        return field
+    out = bytearray()
+    i, size = 0, len(field)
+    while i < size:
+        byte = field[i]
+        if byte != 0x5C:
+            out.append(byte)
+            i += 1
+            continue
+        i += 1
+        if i >= size:  # a lone backslash at the end: nothing to escape
+            break
+        byte = field[i]
+        if byte in _OCTAL:
+            end = i + 1
+            while end < size and end < i + 3 and field[end] in _OCTAL:
+                end += 1
+            out.append(int(field[i:end], 8) & 0xFF)
+            i = end
+        elif byte == ord("x") and i + 1 < size and field[i + 1] in _HEX:
+            end = i + 2 if i + 2 < size and field[i + 2] in _HEX else i + 1
+            out.append(int(field[i + 1:end + 1], 16))
+            i = end + 1
+        else:
+            out += _ESCAPES.get(byte, bytes((byte,)))
+            i += 1
+    return bytes(out)
+
+
+def _split_table(table: str) -> Tuple[Optional[str], str]:
+    """'django_migrations' -> (None, name); 'public.django_migrations' -> ('public', name)."""
+    schema, dot, name = table.rpartition(".")
+    if not name:
+        raise BackupError("table %r is not a table name (give django_migrations or schema.django_migrations)"
+                          % table)
+    return (schema if dot else None), name
+
+
+def _copy_rows(readline, path: str, table: str) -> Optional[List[Tuple[str, str]]]:
+    """The (app, name) rows of the first COPY block of ``table`` in a stream of SQL; None without one.
+
+    ``readline(limit)`` returns at most ``limit`` bytes, up to and including a newline. The
+    data lines of other tables' COPY blocks are skipped (a data line is never taken for a
+    statement), and so is every line piece after the first LINE_LIMIT bytes of a line.
+    """
+    schema, name = _split_table(table)
+    at_line_start = True
+    in_other_block = False
+    while True:
+        piece = readline(LINE_LIMIT)
+        if not piece:
+            return None
+        starts_line = at_line_start
+        at_line_start = piece.endswith(b"\n")
+        if not starts_line:
+            continue
+        if in_other_block:
+            if piece in _END_OF_DATA:
+                in_other_block = False
+            continue
+        if piece.startswith(b"COPY "):
+            header = _COPY_HEADER.match(piece) if at_line_start else None
+            if header is None or not _same_table(header.group(1), header.group(2), schema, name):
+                in_other_block = piece.rstrip(b"\r\n").endswith(b"FROM stdin;") or not at_line_start
+                continue
+            return _read_block(readline, path, table, header.group(3))
+        if piece.startswith(b"INSERT INTO "):
+            insert = _INSERT.match(piece)
+            if insert and _same_table(insert.group(1), insert.group(2), schema, name):
+                raise BackupError("backup %s holds the rows of %s as INSERT statements (pg_dump --inserts or "
+                                  "--column-inserts): only COPY data can be read; take the dump without "
+                                  "--inserts" % (path, table))
+
+
+def _same_table(raw_schema: Optional[bytes], raw_name: bytes, schema: Optional[str], name: str) -> bool:
+    if _unquote_ident(raw_name) != name:
+        return False
+    return schema is None or (raw_schema is not None and _unquote_ident(raw_schema) == schema)
+
+
+def _read_block(readline, path: str, table: str, column_list: bytes) -> List[Tuple[str, str]]:
+    columns = [_unquote_ident(c.strip()) for c in column_list.split(b",")]
+    if "app" not in columns or "name" not in columns:
+        raise BackupError("backup %s: the COPY of %s has no app and name columns (columns: %s)"
+                          % (path, table, ", ".join(columns)))
+    app_at, name_at = columns.index("app"), columns.index("name")
+    rows: List[Tuple[str, str]] = []
+    line = b""
+    while True:
+        piece = readline(LINE_LIMIT)
+        if not piece:
+            if line in _END_OF_DATA:
+                return rows
+            raise BackupError("backup %s ends inside the data of %s (no \\. line): the dump is truncated; %s"
+                              % (path, table, _fix(path)))
+        line += piece
+        if not line.endswith(b"\n"):
+            if len(line) > 64 * LINE_LIMIT:
+                raise BackupError("backup %s: a row of %s is longer than %d bytes: not a django_migrations "
+                                  "row" % (path, table, 64 * LINE_LIMIT))
+            continue
+        if line in _END_OF_DATA:
+            return rows
+        fields = line.rstrip(b"\n").rstrip(b"\r").split(b"\t")
+        line = b""
+        if len(fields) != len(columns):
+            raise BackupError("backup %s: a row of %s has %d fields, its COPY names %d columns: the dump is "
+                              "damaged; %s" % (path, table, len(fields), len(columns), _fix(path)))
+        app, name = unescape_copy(fields[app_at]), unescape_copy(fields[name_at])
+        if app is None or name is None:
+            continue
+        rows.append((app.decode("utf-8", "replace"), name.decode("utf-8", "replace")))
+
+
+def _restore_table_rows(path: str, pg_restore: str, table: str) -> Optional[List[Tuple[str, str]]]:
+    schema, name = _split_table(table)
+    command = [pg_restore, "--data-only", "--table=" + name, "--file=-"]
+    if schema is not None:
+        command.append("--schema=" + schema)
+    command.append(path)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        rows = None
+        try:
+            try:
+                rows = _copy_rows(proc.stdout.readline, path, table)
+            finally:
+                # pg_restore writes only this table's data: what is left is read and dropped.
+                while proc.stdout.read(CHUNK):
+                    pass
+                proc.stdout.close()
+                returncode = proc.wait()
+        except BaseException:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            raise
+        if returncode != 0:
+            errors.seek(0)
+            detail = errors.read(4096).decode("utf-8", "replace").strip()
+            raise BackupError("backup %s: pg_restore could not read the data of %s (exit %d): %s; %s"
+                              % (path, table, returncode, detail, _fix(path)))
+    return rows
+
+
+def read_django_migrations(path: str, pg_restore: Optional[str] = None,
+                           table: str = "django_migrations") -> Optional[List[Tuple[str, str]]]:
+    """The (app, name) rows of ``table`` in a backup, in dump order; None when it has no such table.
+
+    ``table`` may be schema-qualified (``public.django_migrations``); unqualified, it is found
+    in any schema (the first one dumped). Plain dumps (and gzip ones) are streamed up to the
+    end of the table's COPY block; custom, tar and directory archives are read with
+    ``pg_restore --data-only --table`` (``pg_restore`` is found as for verify() when not given).
+    Memory does not grow with the size of the backup.
+    """
+    fmt, compression = detect(path)
+    if fmt != "plain":
+        return _restore_table_rows(path, find_pg_restore(pg_restore), table)
+    try:
+        if compression == "gzip":
+            with gzip.open(path, "rb") as handle:
+                return _copy_rows(handle.readline, path, table)
+        with open(path, "rb") as handle:
+            return _copy_rows(handle.readline, path, table)
+    except (EOFError, zlib.error) as exc:
+        raise BackupError("backup %s is a damaged gzip stream (%s): the file is truncated or corrupt; %s"
+                          % (path, exc, _fix(path)))
+    except OSError as exc:  # gzip.BadGzipFile is an OSError
+        if compression == "gzip":
+            raise BackupError("backup %s is a damaged gzip stream (%s): the file is truncated or corrupt; %s"
+                              % (path, exc, _fix(path)))
+        raise BackupError("backup %s cannot be read: %s" % (path, exc))

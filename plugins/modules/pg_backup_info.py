@@ -20,6 +20,8 @@ description:
     a gzip one is decompressed to its end (streamed), so a damaged gzip stream is caught too.
   - Custom, directory and tar backups must be listable by C(pg_restore --list) and, with
     O(verify_data), readable to their end. Files are streamed, never loaded whole.
+  - With O(read_migrations), also returns the backup's C(django_migrations) rows (RV(migrations)), for
+    M(runbooks.rollback.django_migrations_check) to compare with the code the rollback goes back to.
   - Read-only; the same in check mode.
 author:
   - runbooks.rollback developers (@runbooks)
@@ -65,6 +67,16 @@ options:
       - pg_restore to list custom/directory/tar backups with. Default is found on PATH or in
         C(/usr/lib/postgresql/*/bin).
     type: path
+  read_migrations:
+    description:
+      - Read the rows of the C(django_migrations) table from the chosen (verified) backup and return
+        them as RV(migrations); null when the backup has no such table.
+      - Plain SQL dumps (and gzip ones) are streamed up to the end of the table's COPY block; custom,
+        directory and tar backups are read with C(pg_restore --data-only --table=django_migrations)
+        (O(pg_restore_path)). The table is found in any schema (the first one dumped).
+      - A dump made with C(pg_dump --inserts) cannot be read (only COPY data) and fails.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - runbooks.rollback.attributes
 attributes:
@@ -85,6 +97,19 @@ EXAMPLES = r'''
   runbooks.rollback.pg_backup_info:
     path: /backups/postgresql/open_discussions_20261124T0900Z.sql.gz
     sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+
+- name: Read the migrations recorded in the backup
+  runbooks.rollback.pg_backup_info:
+    path: "{{ rollback_backup_file }}"
+    read_migrations: true
+  register: backup
+
+- name: Refuse a backup that does not match the code rolled back to
+  runbooks.rollback.django_migrations_check:
+    repo_dir: /srv/open-discussions
+    target: "{{ rollback_code_target }}"
+    applied: "{{ backup.migrations | default([], true) }}"
+    backup_label: "{{ backup.path }}"
 '''
 
 RETURN = r'''
@@ -150,6 +175,14 @@ data_verified:
   returned: success
   type: bool
   sample: true
+migrations:
+  description:
+    - The rows of the backup's C(django_migrations) table, sorted by app and name (one entry per row).
+    - Null when the backup has no C(django_migrations) table (no data for it).
+  returned: when read_migrations=true
+  type: list
+  elements: dict
+  sample: [{"app": "auth", "name": "0001_initial"}, {"app": "channels", "name": "0001_initial"}]
 verified:
   description: Always true on success.
   returned: success
@@ -162,7 +195,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.backup import (
-    BackupError, choose, mtime_utc, sha256_of, verify)
+    BackupError, choose, find_pg_restore, mtime_utc, read_django_migrations, sha256_of, verify)
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, isoformat, parse_timestamp, utcnow)
 
@@ -198,6 +231,11 @@ def run(params):
             raise BackupError("backup %s has sha256 %s, expected %s: the file changed or is not the one "
                               "recorded; take a new dump or pass the right file" % (path, actual, params["sha256"]))
         result["sha256"] = actual
+    if params["read_migrations"]:
+        pg_restore = None if result["format"] == "plain" else find_pg_restore(params["pg_restore_path"])
+        rows = read_django_migrations(path, pg_restore)
+        result["migrations"] = None if rows is None else [
+            {"app": app, "name": name} for app, name in sorted(rows)]
     result.update(path=path, created_at=isoformat(created),
                   age_hours=round((utcnow() - created).total_seconds() / 3600.0, 2),
                   predates_deployment=predates, verified=True)
@@ -215,6 +253,7 @@ def main():
             sha256=dict(type="str"),
             verify_data=dict(type="bool", default=True),
             pg_restore_path=dict(type="path"),
+            read_migrations=dict(type="bool", default=False),
         ),
         required_one_of=[("path", "backup_dir")],
         mutually_exclusive=[("path", "backup_dir")],

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PREFIX = "runbooks.rollback."
 # The result facts the roles publish (documented in docs/reference.md, "Results").
 RESULTS = {"db_rollback_result", "preflight_result", "code_rollback_result", "app_rebuild_result",
-           "verify_result", "data_recovery_result", "monitoring_result", "decision_result"}
+           "verify_result", "data_recovery_result", "monitoring_result", "decision_result", "celery_result"}
 
 
 def _load(*parts):

@@ -200,3 +200,43 @@ def test_the_frontend_of_the_good_release_is_built_and_served(host):
     assert bundle.exists and "open-discussions 1.4.0" in bundle.content_string
     status, body = get(host, "/static/bundle.js")
     assert status == 200 and '"channels"' in body
+
+
+FRONTPAGE_TASK = "notifications.tasks.send_frontpage_digest"
+
+
+def redis_messages(host):
+    """Every message in redis the workers could still run: the celery list and kombu's unacked hash."""
+    queued = host.check_output("redis-cli --raw LRANGE celery 0 -1")
+    unacked = host.check_output("redis-cli --raw HVALS unacked")
+    return queued + "\n" + unacked
+
+
+def test_the_bad_releases_queued_tasks_were_saved_then_removed_before_the_old_workers_started(host):
+    # The bad release's beat queued send_frontpage_digest to run in an hour: messages the worker of
+    # v1.4.0 does not know. They were saved (0600), then removed before the workers started.
+    saved = host.file("/backups/rollback/%s/celery_removed.jsonl" % ROLLBACK_ID)
+    assert saved.exists and saved.mode == 0o600 and saved.user == "root"
+    lines = [json.loads(line) for line in saved.content_string.splitlines()]
+    assert lines, "no message was saved"
+    assert {line["task"] for line in lines} == {FRONTPAGE_TASK}
+    assert all(FRONTPAGE_TASK in line["raw"] for line in lines)
+    celery = state(host)["phases"]["start"]["details"]["celery"]
+    assert celery["policy"] == "purge_unknown" and celery["unknown_tasks"] == [FRONTPAGE_TASK]
+    assert int(celery["removed"]) == len(lines) == int(celery["unknown_total"])
+    # None is left in the broker, and the old worker never received one.
+    assert FRONTPAGE_TASK not in redis_messages(host)
+    worker_log = host.file("/var/log/open-discussions/celery_worker.log").content_string
+    assert "Received unregistered task of type '%s'" % FRONTPAGE_TASK not in worker_log
+
+
+def test_the_backups_migrations_were_checked_against_the_good_release_before_the_stop(host):
+    decided = state(host)["phases"]["decide"]
+    migrations = decided["details"]["migrations"]
+    good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)
+    assert migrations["ok"] is True and migrations["target_commit"] == good
+    assert migrations["unknown_to_target"] == [] and migrations["not_additive"] == []
+    # The pre-deployment backup has every migration of v1.4.0: migrate applies none.
+    assert migrations["to_apply"] == []
+    assert migrations["applied_count"] == int(psql(host, "SELECT count(*) FROM django_migrations"))
+    assert decided["ended_at"] <= state(host)["phases"]["stop"]["started_at"]

@@ -263,6 +263,32 @@ def test_a_backup_newer_than_the_deployment_is_refused_before_anything_stops(hos
     host.check_output("rm -f /backups/postgresql/after_deployment.dump")
 
 
+def test_a_backup_of_after_the_deployment_dated_before_it_is_refused_by_its_migrations(host, before):
+    # Copied from elsewhere, its file date says before the deployment; its django_migrations rows say
+    # after: notifications.0002_remove_channels, which v1.4.0 does not have.
+    host.check_output("runuser -u postgres -- pg_dump -Fc -f /backups/postgresql/mislabeled.dump open_discussions")
+    host.check_output("touch -d 2020-01-01 /backups/postgresql/mislabeled.dump")
+    try:
+        code, out = run(host, "rollback.yml", "F-wrong-backup", rollback_backup_file="/backups/postgresql/mislabeled.dump")
+        refused(host, before, code, out, "/backups/postgresql/mislabeled.dump", "notifications.0002_remove_channels",
+                "v1.4.0", "rollback_migration_policy", "Nothing was stopped")
+    finally:
+        host.check_output("rm -f /backups/postgresql/mislabeled.dump")
+
+
+def test_a_target_commit_with_a_destructive_migration_the_backup_lacks_is_refused(host, before):
+    # The operator names the merged branch instead of the last good release: its
+    # 0002_remove_channels (RunSQL, drops tables) is not in the backup and is not additive.
+    code, out = run(host, "rollback.yml", "F-wrong-commit", rollback_code_target="v1.5.0^2")
+    refused(host, before, code, out, "notifications.0002_remove_channels", "RunSQL", "Nothing was stopped")
+
+
+def test_an_unreachable_celery_broker_is_refused_before_anything_stops(host, before):
+    code, out = run(host, "rollback.yml", "F-broker", rollback_celery_broker_url="redis://:s3cr3t-broker@127.0.0.1:6390/0")
+    refused(host, before, code, out, "127.0.0.1:6390", "Nothing was stopped")
+    assert "s3cr3t-broker" not in out
+
+
 @pytest.mark.parametrize("extra, fragments", [
     ({"rollback_scenario": "severe"}, ["scenario 'severe' is unknown"]),
     ({"rollback_deployed_at": "2026-11-24T09:30:00"}, ["has no time zone"]),

@@ -12,7 +12,11 @@ same every time: fixed authors and dates) with
   old ``notifications`` migration not to depend on ``channels`` any more and adds one that
   drops the ``channels_*`` tables with a no-op reverse, leaving their ``django_migrations``
   rows in place: what open-discussions' real removal did. Its beat schedule still sends the
-  removed ``channels.tasks.channel_digests``: the worker logs an ERROR each time.
+  removed ``channels.tasks.channel_digests``: the worker logs an ERROR each time. It also adds
+  a task of its own, ``notifications.tasks.send_frontpage_digest``, that beat queues every 5 s
+  to run in an hour: the worker holds these messages unacknowledged and gives them back to
+  redis when it stops, so the rollback finds real messages in the ``celery`` queue whose task
+  the last good release does not know.
 """
 from __future__ import annotations
 
@@ -66,6 +70,19 @@ def edit(path: Path, old: str, new: str = "") -> None:
     path.write_text(text.replace(old, new))
 
 
+FRONTPAGE_TASK = '''
+
+@shared_task
+def send_frontpage_digest(user_ids):
+    log.info("front page digest for %d users", len(user_ids))
+'''
+
+FRONTPAGE_SCHEDULE = ('''    "frontpage-digest": {"task": "notifications.tasks.send_frontpage_digest", "schedule": 5.0,'''
+                      '''
+                         "args": [[1, 2, 3]], "options": {"countdown": 3600}},
+''')
+
+
 def remove_channels(tree: Path) -> None:
     shutil.rmtree(tree / "channels")
     edit(tree / "open_discussions" / "settings.py", '    "channels",\n')
@@ -82,6 +99,11 @@ def remove_channels(tree: Path) -> None:
         raise SystemExit("build_repo: the channel field of notifications 0001 was not found")
     initial.write_text(text)
     (tree / "notifications" / "migrations" / "0002_remove_channels.py").write_text(DROP_CHANNELS)
+    tasks = tree / "notifications" / "tasks.py"
+    tasks.write_text(tasks.read_text() + FRONTPAGE_TASK)
+    edit(tree / "open_discussions" / "settings.py",
+         '    "channel-digests": {"task": "channels.tasks.channel_digests", "schedule": 30.0},\n',
+         '    "channel-digests": {"task": "channels.tasks.channel_digests", "schedule": 30.0},\n' + FRONTPAGE_SCHEDULE)
     edit(tree / "frontends" / "open-discussions" / "src" / "features.js", '"channels", ')
     for name in ("package.json", "package-lock.json"):
         path = tree / "frontends" / "open-discussions" / name

@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import time
+import tracemalloc
 
 import pytest
 
+from ansible_collections.runbooks.rollback.plugins.module_utils import backup as backup_utils
 from ansible_collections.runbooks.rollback.plugins.modules import pg_backup_info
 from module_runner import run_module
 
@@ -251,3 +253,201 @@ def test_pattern_matching_nothing_says_what_was_searched(capsys, dumps, tmp_path
     shutil.copy(dumps["custom"], str(bdir / "od_1.dump"))
     result, failed = info(capsys, backup_dir=str(bdir), pattern="other_*.sql")
     assert failed and "no backup matching 'other_*.sql' in %s" % bdir in result["msg"]
+
+
+# --- read_migrations: the django_migrations rows of a backup ---------------------------------
+
+# Rows as Django writes them, with values COPY text format must escape (tab, backslash, newline,
+# a carriage return) and a non-ASCII name.
+DJANGO_ROWS = [
+    ("auth", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length"),
+    ("contenttypes", "0001_initial"), ("channels", "0001_initial"), ("notifications", "0001_initial"),
+    ("course_catalog", "0001_initial"), ("we\tird", "0001_back\\slash"), ("odd", "0002_new\nline\r"),
+    ("odd", "0003_caf\u00e9"),
+]
+# A data line of another table that looks like the COPY header of django_migrations: it is data.
+DECOY = "COPY public.django_migrations (id, app, name, applied) FROM stdin;"
+
+
+def _pg_dump(pg_db, path, *args):
+    pg_dump = os.path.join(pg_db["bin"], "pg_dump")
+    subprocess.run([pg_dump, "-h", pg_db["host"], "-p", str(pg_db["port"]), "-U", pg_db["user"], pg_db["dbname"]]
+                   + list(args) + ["-f", str(path)], check=True)
+    return str(path)
+
+
+def _django_db(pg_conn, rows=None):
+    rows = DJANGO_ROWS if rows is None else rows
+    with pg_conn.cursor() as cur:
+        # Dumped before django_migrations (pg_dump orders table data by name).
+        cur.execute("CREATE TABLE aaa_notes (note text)")
+        cur.execute("INSERT INTO aaa_notes VALUES (%s), (%s), (%s)", (DECOY, "\\.", "a\tb\\c"))
+        cur.execute("CREATE TABLE django_migrations (id bigserial PRIMARY KEY, app varchar(255) NOT NULL, "
+                    "name varchar(255) NOT NULL, applied timestamptz NOT NULL)")
+        for app, name in rows:
+            cur.execute("INSERT INTO django_migrations (app, name, applied) VALUES (%s, %s, now())", (app, name))
+        cur.execute("CREATE TABLE zzz_after (id int)")
+        cur.execute("INSERT INTO zzz_after VALUES (1)")
+
+
+@pytest.fixture()
+def django_dumps(pg_db, pg_conn, tmp_path):
+    """pg_dump of a database with a django_migrations table, in every format; {name: path}."""
+    _django_db(pg_conn)
+    out = {}
+    for name, args in (("plain", ["-Fp"]), ("custom", ["-Fc"]), ("tar", ["-Ft"]), ("directory", ["-Fd"])):
+        out[name] = _pg_dump(pg_db, tmp_path / ("django." + name), *args)
+    gz = str(tmp_path / "django.sql.gz")
+    with open(out["plain"], "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    out["gzip"] = gz
+    return out
+
+
+EXPECTED_MIGRATIONS = [{"app": app, "name": name} for app, name in sorted(DJANGO_ROWS)]
+
+
+@pytest.mark.parametrize("name", ["plain", "gzip", "custom", "tar", "directory"])
+def test_read_migrations_in_every_format(capsys, django_dumps, name):
+    result, failed = info(capsys, path=django_dumps[name], read_migrations=True)
+    assert not failed, result
+    assert result["migrations"] == EXPECTED_MIGRATIONS
+    assert result["verified"] is True and result["changed"] is False
+
+
+@pytest.mark.parametrize("name", ["plain", "gzip", "custom", "tar", "directory"])
+def test_a_backup_without_django_migrations_gives_null(capsys, dumps, name):
+    result, failed = info(capsys, path=dumps[name], read_migrations=True)
+    assert not failed, result
+    assert result["migrations"] is None
+
+
+def test_migrations_are_not_read_unless_asked(capsys, django_dumps):
+    result, failed = info(capsys, path=django_dumps["custom"])
+    assert not failed and "migrations" not in result
+
+
+def test_the_reader_keeps_dump_order_and_finds_qualified_names(django_dumps, pg_db):
+    pg_restore = os.path.join(pg_db["bin"], "pg_restore")
+    for name in ("plain", "gzip", "custom", "directory"):
+        path = django_dumps[name]
+        assert backup_utils.read_django_migrations(path, pg_restore) == DJANGO_ROWS, name
+        assert backup_utils.read_django_migrations(path, pg_restore, "public.django_migrations") == DJANGO_ROWS
+        assert backup_utils.read_django_migrations(path, pg_restore, "tenant.django_migrations") is None
+    # The COPY header as pg_dump writes it: schema-qualified.
+    assert b"COPY public.django_migrations (id, app, name, applied) FROM stdin;\n" in open(
+        django_dumps["plain"], "rb").read()
+
+
+@pytest.mark.parametrize("name", ["plain", "custom"])
+def test_a_table_without_app_and_name_columns_is_an_error(django_dumps, name):
+    with pytest.raises(backup_utils.BackupError, match="the COPY of zzz_after has no app and name columns"):
+        backup_utils.read_django_migrations(django_dumps[name], table="zzz_after")
+
+
+def test_django_migrations_in_another_schema(pg_db, pg_conn, tmp_path):
+    with pg_conn.cursor() as cur:
+        cur.execute('CREATE SCHEMA "Tenant One"')
+        cur.execute('CREATE TABLE "Tenant One".django_migrations (id serial, app text, name text, applied timestamptz)')
+        cur.execute('''INSERT INTO "Tenant One".django_migrations (app, name, applied) VALUES ('auth', '0001_initial', now())''')
+    plain = _pg_dump(pg_db, tmp_path / "tenant.sql", "-Fp")
+    custom = _pg_dump(pg_db, tmp_path / "tenant.dump", "-Fc")
+    assert b'COPY "Tenant One".django_migrations' in open(plain, "rb").read()
+    for path in (plain, custom):
+        assert backup_utils.read_django_migrations(path) == [("auth", "0001_initial")]
+        assert backup_utils.read_django_migrations(path, table="Tenant One.django_migrations") == [
+            ("auth", "0001_initial")]
+        assert backup_utils.read_django_migrations(path, table="public.django_migrations") is None
+
+
+def test_an_empty_django_migrations_table_is_an_empty_list(pg_db, pg_conn, tmp_path):
+    _django_db(pg_conn, rows=[])
+    for fmt in ("-Fp", "-Fc"):
+        path = _pg_dump(pg_db, tmp_path / ("empty" + fmt), fmt)
+        assert backup_utils.read_django_migrations(path) == []
+
+
+def test_copy_text_unescaping():
+    unescape = backup_utils.unescape_copy
+    assert unescape(b"\\N") is None
+    assert unescape(b"plain") == b"plain"
+    assert unescape(b"a\\tb\\nc\\\\d\\re\\bf\\fg\\vh") == b"a\tb\nc\\d\re\bf\fg\vh"
+    assert unescape(b"\\101\\1x\\0123") == b"A\x01x\n3"
+    assert unescape(b"\\x41\\x4x\\xg") == b"A\x04xxg"
+    assert unescape(b"\\.\\N") == b".N"
+
+
+def test_an_inserts_dump_is_refused_with_the_reason(pg_db, pg_conn, tmp_path):
+    _django_db(pg_conn)
+    path = _pg_dump(pg_db, tmp_path / "inserts.sql", "-Fp", "--inserts")
+    with pytest.raises(backup_utils.BackupError, match="as INSERT statements"):
+        backup_utils.read_django_migrations(path)
+
+
+def test_a_dump_cut_inside_the_block_is_an_error(capsys, django_dumps, tmp_path):
+    data = open(django_dumps["plain"], "rb").read()
+    cut = tmp_path / "cut.sql"
+    cut.write_bytes(data[: data.index(b"0001_back")])
+    with pytest.raises(backup_utils.BackupError, match="ends inside the data of django_migrations"):
+        backup_utils.read_django_migrations(str(cut))
+    # The module verifies the trailer first: the cut dump is refused before it is read.
+    result, failed = info(capsys, path=str(cut), read_migrations=True)
+    assert failed and "is truncated" in result["msg"]
+
+
+def test_a_damaged_archive_is_an_error(django_dumps, tmp_path):
+    bad = tmp_path / "bad.dump"
+    data = bytearray(open(django_dumps["custom"], "rb").read())
+    data[5:400] = os.urandom(395)
+    bad.write_bytes(bytes(data))
+    with pytest.raises(backup_utils.BackupError, match="pg_restore could not read the data of django_migrations"):
+        backup_utils.read_django_migrations(str(bad))
+
+
+def test_reading_a_plain_dump_streams_it(pg_db, pg_conn, tmp_path):
+    """A 24 MB row of another table (one line) before django_migrations is never held whole."""
+    _django_db(pg_conn)
+    with pg_conn.cursor() as cur:
+        cur.execute("CREATE TABLE aab_blob (data text)")
+        cur.execute("INSERT INTO aab_blob SELECT string_agg(md5(g::text), '') FROM generate_series(1, 750000) g")
+    plain = _pg_dump(pg_db, tmp_path / "big.sql", "-Fp")
+    gz = str(tmp_path / "big.sql.gz")
+    with open(plain, "rb") as src, gzip.open(gz, "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst)
+    data = open(plain, "rb").read()
+    assert data.index(b"COPY public.aab_blob") < data.rindex(b"COPY public.django_migrations")
+    del data
+    for path in (plain, gz):
+        tracemalloc.start()
+        try:
+            rows = backup_utils.read_django_migrations(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert rows == DJANGO_ROWS
+        assert peak < 4 * 1024 * 1024, "reading %s took %d bytes" % (path, peak)
+
+
+def test_read_migrations_applies_to_the_chosen_backup(capsys, pg_db, pg_conn, tmp_path):
+    bdir = tmp_path / "backups"
+    bdir.mkdir()
+    _django_db(pg_conn, rows=[("notifications", "0001_initial")])
+    before = _pg_dump(pg_db, bdir / "od_1.dump", "-Fc")
+    with pg_conn.cursor() as cur:
+        cur.execute("INSERT INTO django_migrations (app, name, applied) "
+                    "VALUES ('notifications', '0002_remove_channels', now())")
+    after = _pg_dump(pg_db, bdir / "od_2.dump", "-Fc")
+    now = time.time()
+    _at(before, now - 7200)
+    _at(after, now - 600)
+    result, failed = info(capsys, backup_dir=str(bdir), deployed_at=str(int(now - 1800)), read_migrations=True)
+    assert not failed, result
+    assert result["path"] == before
+    assert result["migrations"] == [{"app": "notifications", "name": "0001_initial"}]
+    result, failed = info(capsys, path=after, read_migrations=True)
+    assert not failed and [m["name"] for m in result["migrations"]] == ["0001_initial", "0002_remove_channels"]
+
+
+def test_read_migrations_is_a_bool(capsys, django_dumps):
+    result, failed = info(capsys, path=django_dumps["plain"], read_migrations="sometimes")
+    assert failed and "read_migrations" in result["msg"]
