@@ -133,6 +133,9 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert "- Rows written since the deployment (lost by the restore without re-import): 5" in text
     assert "- [x] Exported data re-imported without conflicts" in text
     assert "- [x] Search index rebuilt, search works for every content type" in text
+    assert "- Backup's migrations against the target code (checked before the stop): match," in text
+    assert "- Celery queues before the workers started (purge_unknown): " in text
+    assert "(notifications.tasks.send_frontpage_digest)" in text
 
 
 def test_the_incident_report_quotes_the_runbooks_symptoms(host):
