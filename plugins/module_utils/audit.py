@@ -25,6 +25,7 @@ import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
 
 FORMAT_VERSION = 1
@@ -220,16 +221,6 @@ def _count_lines(path: str) -> int:
         os.close(fd)
 
 
-def _ends_with_newline(path: str, size: int) -> bool:
-    if size == 0:
-        return True
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        return os.pread(fd, 1, size - 1) == b"\n"
-    finally:
-        os.close(fd)
-
-
 def _inspect(path: str) -> Optional[os.stat_result]:
     """The existing log's lstat, None when there is none; refuses anything but a regular file."""
     try:
@@ -275,7 +266,7 @@ def append(path: str, data: bytes, check_mode: bool = False) -> Dict[str, Any]:
     if info is not None and stat.S_IMODE(info.st_mode) & ~0o600:
         tightened_from = "%04o" % stat.S_IMODE(info.st_mode)
         warnings.append(_mode_warning(path, stat.S_IMODE(info.st_mode), check_mode))
-    if info is not None and not _ends_with_newline(path, info.st_size):
+    if info is not None and not ends_with_newline(path, info.st_size):
         # An earlier write was cut (a full disk): end that line so this entry is a line of its own.
         data = b"\n" + data
         warnings.append("the last line of the audit log %s was not terminated (an earlier write was "
@@ -324,27 +315,13 @@ def append(path: str, data: bytes, check_mode: bool = False) -> Dict[str, Any]:
     finally:
         os.close(fd)
     if created:
-        _sync_directory(directory)
+        sync_directory(directory)
     try:
         lines = _count_lines(path)
     except OSError as exc:
         raise AuditError("the entry was appended to %s but the log cannot be read back: %s"
                          % (path, exc.strerror or exc))
     return {"lines": lines, "tightened_from": tightened_from, "created": created, "warnings": warnings}
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the new file's name durable; best effort (some file systems refuse)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def record_run(params: Dict[str, Any], now: datetime.datetime, check_mode: bool,

@@ -19,8 +19,8 @@ A message (one list element) is JSON: ``{"body": <base64>, "content-encoding", "
 protocol 1 in the decoded body (JSON ``{"task", "id", "eta", ...}``). A message that cannot be read
 has the task None: it counts as unknown, reported as ``UNREADABLE``.
 
-Everything here is pure except the save file's ``append_lines``, ``read_saved``, ``write_new`` and
-``sync_directory``.
+Everything here is pure except the save file's ``append_lines``, ``read_saved`` and ``write_new``
+(``sync_directory`` and ``ends_with_newline`` come from atomic_file, shared with the audit log).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +33,8 @@ import json
 import os
 import stat
 from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
 
 SEP = "\x06\x16"
 PRIORITIES = tuple(range(1, 10))
@@ -365,7 +367,7 @@ def append_lines(path, data):
                 warnings.append("%s had mode %04o, readable beyond its owner (it holds task arguments); it was "
                                 "tightened to 0600" % (path, mode))
             os.fchmod(fd, 0o600)
-        if info.st_size and not _ends_with_newline(path, info.st_size):
+        if info.st_size and not ends_with_newline(path, info.st_size):
             data = b"\n" + data
             warnings.append("the last line of %s was cut (an earlier write was interrupted); a newline was added "
                             "before the new lines" % path)
@@ -382,30 +384,6 @@ def append_lines(path, data):
     if created:
         sync_directory(directory)
     return {"created": created, "tightened_from": tightened_from, "warnings": warnings}
-
-
-def _ends_with_newline(path, size):
-    # type: (str, int) -> bool
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        return os.pread(fd, 1, size - 1) == b"\n"
-    finally:
-        os.close(fd)
-
-
-def sync_directory(directory):
-    # type: (str) -> None
-    """Make a new or renamed file's name durable; best effort (some file systems refuse)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_new(path, data):

@@ -265,6 +265,7 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import sync_directory
 from ansible_collections.runbooks.rollback.plugins.module_utils import celery_messages as cm
 from ansible_collections.runbooks.rollback.plugins.module_utils.redis_client import (
     Redis, RedisError, RedisReplyError, parse_url, redact)
@@ -588,7 +589,7 @@ def restore(params, check_mode, client, warnings):
     except OSError as exc:
         raise CeleryQueuesError("cannot rename %s to %s before requeuing (so that a second run cannot queue its "
                                 "messages twice): %s; nothing was requeued" % (path, renamed, exc.strerror or exc))
-    cm.sync_directory(os.path.dirname(path) or ".")
+    sync_directory(os.path.dirname(path) or ".")
     result["renamed_to"] = renamed
     for done, (key, value, index) in enumerate(pushes):
         try:
