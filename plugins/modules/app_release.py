@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, runbooks.rollback developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: app_release
+short_description: Prepare the release to roll back to next to the live one, and switch to it atomically
+version_added: 0.2.0
+description:
+  - Lets a rollback build the last good release while the site still serves, so that behind the maintenance
+    page the code is only switched. Two layouts, found from O(path) (O(layout=auto)) or given.
+  - V(in_place) - O(path) is the application's git checkout itself, with its virtualenv inside
+    (C(/srv/app/.venv)). O(state=prepared) copies it (owners, modes and links kept, C(cp -a)) to
+    C(<path>.rollback-<rollback_id>), where the rollback and the build then run. A virtualenv is not
+    relocatable (its scripts' shebangs and C(activate) hold its path), so O(state=relocated) rewrites the
+    copy's path to O(path) in the virtualenv's scripts, C(.pth), C(.egg-link) and C(direct_url.json) files.
+    O(state=switched) then exchanges the two directories with one C(renameat2(RENAME_EXCHANGE)) - there is no
+    moment without a checkout at O(path), and every path the programs use (C(/srv/app/.venv/bin/gunicorn),
+    C(directory=/srv/app)) is the rolled-back release's. The replaced checkout is kept as
+    C(<path>.replaced-<rollback_id>).
+  - V(releases) - O(path) is a symlink (C(current)) to a directory of a releases directory, the layout of
+    Capistrano, ansistrano and Deployer. O(state=prepared) reuses the release that holds O(commit) (its
+    C(git rev-parse HEAD), else its C(REVISION) file), or copies the live release to
+    C(releases/rollback-<rollback_id>) to roll it back there. O(state=switched) points the symlink at it with
+    a new symlink renamed over the old one (atomic). Nothing is relocated.
+  - The prepared release is recorded in O(journal) with its inode, so a resumed run knows whether the switch
+    already happened, and O(state=absent) removes a prepared copy that was not switched to - never the live
+    release, never a reused one.
+author:
+  - runbooks.rollback developers (@runbooks)
+options:
+  path:
+    description: The path the programs use - the checkout (V(in_place)) or the C(current) symlink (V(releases)).
+    type: path
+    required: true
+  rollback_id:
+    description: The rollback's id; names the prepared copy.
+    type: str
+    required: true
+  journal:
+    description: The file recording the prepared release (0600, in the rollback's work directory on the host).
+    type: path
+    required: true
+  state:
+    description:
+      - V(prepared) makes or finds the release, V(relocated) rewrites its virtualenv's path to O(path)
+        (V(in_place) only; nothing to do for V(releases)), V(switched) makes it the live one, V(absent) removes
+        a prepared copy that was not switched to.
+    type: str
+    choices: [prepared, relocated, switched, absent]
+    default: prepared
+  layout:
+    description: V(auto) finds it from O(path) (a symlink is V(releases)); a given layout O(path) does not have is refused.
+    type: str
+    choices: [auto, in_place, releases]
+    default: auto
+  commit:
+    description:
+      - The commit (a full id, or a name the live release's git resolves) to look for among the releases
+        (V(releases), O(state=prepared)). Without it a new release is always made.
+    type: str
+  virtualenv:
+    description: The virtualenv's directory, relative to the release (O(state=relocated)).
+    type: str
+    default: .venv
+extends_documentation_fragment:
+  - runbooks.rollback.attributes
+attributes:
+  check_mode:
+    description: Says what would be copied, rewritten, switched or removed, and changes nothing.
+    support: full
+notes:
+  - The copy and the checkout must be on one filesystem where a directory can be renamed; a directory baked into
+    a container image's lower overlay layer cannot be (EXDEV) - the switch then fails before changing anything.
+  - Run as root (the copy sits next to the checkout, whose parent is usually not the application user's).
+seealso:
+  - module: ansible.builtin.file
+  - name: ansistrano's symlink strategy
+    description: The release-directory layout this module switches in one rename.
+    link: https://github.com/ansistrano/deploy
+'''
+
+EXAMPLES = r'''
+- name: Copy the checkout next to itself, to roll it back there while the site serves
+  runbooks.rollback.app_release:
+    path: /srv/open-discussions
+    rollback_id: "20261203T0712Z"
+    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+  register: release
+
+- name: Point the copy's virtualenv at the checkout's path, once it is built
+  runbooks.rollback.app_release:
+    path: /srv/open-discussions
+    rollback_id: "20261203T0712Z"
+    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    state: relocated
+
+- name: Behind the maintenance page, exchange the two directories
+  runbooks.rollback.app_release:
+    path: /srv/open-discussions
+    rollback_id: "20261203T0712Z"
+    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    state: switched
+
+- name: Reuse the release of v1.4.0 under /srv/app/releases, or make one
+  runbooks.rollback.app_release:
+    path: /srv/app/current
+    layout: releases
+    commit: v1.4.0
+    rollback_id: "20261203T0712Z"
+    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+'''
+
+RETURN = r'''
+layout:
+  description: V(in_place) or V(releases).
+  returned: success
+  type: str
+  sample: in_place
+release:
+  description: The prepared release's directory (before the switch; for V(in_place) its content is at O(path) after).
+  returned: success
+  type: str
+  sample: /srv/open-discussions.rollback-20261203T0712Z
+reused:
+  description: V(releases) - an existing release held O(commit) and is switched to as it is.
+  returned: O(state=prepared)
+  type: bool
+  sample: false
+previous:
+  description: Where the replaced release is after the switch (V(in_place) - the kept checkout; V(releases) - the old target).
+  returned: O(state=switched)
+  type: str
+  sample: /srv/open-discussions.replaced-20261203T0712Z
+switched_before:
+  description: An earlier run of this rollback already switched (a resume).
+  returned: O(state=switched)
+  type: bool
+  sample: true
+rewritten:
+  description: The virtualenv files whose path was rewritten.
+  returned: O(state=relocated)
+  type: list
+  elements: str
+  sample: [/srv/open-discussions.rollback-20261203T0712Z/.venv/bin/gunicorn]
+removed:
+  description: What O(state=absent) removed.
+  returned: O(state=absent)
+  type: list
+  elements: str
+  sample: [/srv/open-discussions.rollback-20261203T0712Z]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.runbooks.rollback.plugins.module_utils.release import (
+    ReleaseError, drop, prepare, read_journal, relocate, switch)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            rollback_id=dict(type="str", required=True),
+            journal=dict(type="path", required=True),
+            state=dict(type="str", choices=["prepared", "relocated", "switched", "absent"], default="prepared"),
+            layout=dict(type="str", choices=["auto", "in_place", "releases"], default="auto"),
+            commit=dict(type="str"),
+            virtualenv=dict(type="str", default=".venv"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params["path"].rstrip("/") or "/"
+    if not params["rollback_id"] or "/" in params["rollback_id"]:
+        module.fail_json(msg="rollback_id %r cannot name a directory." % params["rollback_id"])
+    try:
+        if params["state"] == "prepared":
+            result = prepare(module.run_command, path, params["rollback_id"], params["journal"], params["layout"],
+                             params["commit"], module.check_mode)
+        elif params["state"] == "relocated":
+            record = read_journal(params["journal"])
+            if not record:
+                raise ReleaseError("No release was prepared for this rollback (%s is missing)." % params["journal"])
+            result = {"layout": record["layout"], "release": record["release"], "rewritten": []}
+            # In check mode the copy may not exist (prepare made none): nothing to say then.
+            if record["layout"] == "in_place" and not (module.check_mode and record.get("identity") is None):
+                result["rewritten"] = relocate(record["release"], path, params["virtualenv"], module.check_mode)
+            result["changed"] = bool(result["rewritten"])
+        elif params["state"] == "switched":
+            result = switch(path, params["journal"], module.check_mode)
+        else:
+            result = drop(path, params["journal"], module.check_mode)
+    except ReleaseError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="%s: %s (%s)" % (params["state"], exc, getattr(exc, "filename", "")))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
