@@ -75,7 +75,7 @@ def in_place_names(path, rollback_id):
 
 
 def identity(path):
-    """(device, inode) of ``path`` itself (a symlink's own for lstat), or None when missing."""
+    """[device, inode] of ``path`` (a symlink is followed: ``current`` gives its release's), or None when missing."""
     try:
         st = os.stat(path)
     except OSError:
@@ -159,10 +159,12 @@ def prepare(run_command, path, rollback_id, journal, layout="auto", commit=None,
         raise ReleaseError("%s records a release of %s, not of %s: another rollback id uses this work directory."
                            % (journal, record.get("path"), path))
     live = os.path.realpath(path)
+    # Checked before the release's own name: after an in_place switch that name is gone.
+    if record and record.get("identity") and (
+            identity(path) == record["identity"] or (layout == "releases" and live == record.get("release"))):
+        raise ReleaseError("The release prepared by rollback %s is already live at %s: the switch happened. "
+                           "Resume the rollback (the code phase), do not prepare again." % (rollback_id, path))
     if record and record.get("release") and identity(record["release"]) == record.get("identity"):
-        if identity(path) == record["identity"] or (layout == "releases" and live == record["release"]):
-            raise ReleaseError("The release prepared by rollback %s is already live at %s: the switch happened. "
-                               "Resume the rollback (the code phase), do not prepare again." % (rollback_id, path))
         return dict(record, changed=False, live=live, reused_prepared=True)
     if layout == "in_place":
         names = in_place_names(path, rollback_id)
@@ -233,8 +235,11 @@ def _venv_files(venv):
 def relocate(release, path, venv=".venv", check_mode=False):
     """Rewrite ``release``'s own path to ``path`` in the files of its virtualenv; returns the files
     rewritten. Refuses when any of them still names ``release`` afterwards."""
-    old = (release.rstrip("/") + "/").encode()
-    new = (path.rstrip("/") + "/").encode()
+    # The release's path as a whole name: followed by "/" (its files), or by the end of the name
+    # (an editable install of the release itself: .pth, .egg-link, file:// in direct_url.json), but
+    # not <release>0 or <release>.partial.
+    old = re.compile(re.escape(release.rstrip("/").encode()) + b"(?![^/\\s\"'\\x00:;,)\\]}])")
+    new = path.rstrip("/").encode()
     venv_dir = os.path.join(release, venv)
     if not os.path.isdir(venv_dir):
         raise ReleaseError("%s has no virtualenv %s: the backend was not installed into the release." % (release, venv))
@@ -242,7 +247,7 @@ def relocate(release, path, venv=".venv", check_mode=False):
     for name in _venv_files(venv_dir):
         with open(name, "rb") as handle:
             content = handle.read()
-        if old not in content:
+        if not old.search(content):
             continue
         rewritten.append(name)
         if check_mode:
@@ -250,12 +255,12 @@ def relocate(release, path, venv=".venv", check_mode=False):
         st = os.lstat(name)
         tmp = name + ".rb-relocate"
         with open(tmp, "wb") as handle:
-            handle.write(content.replace(old, new))
+            handle.write(old.sub(lambda match: new, content))
         os.chown(tmp, st.st_uid, st.st_gid)
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.rename(tmp, name)
     if not check_mode:
-        left = [name for name in _venv_files(venv_dir) if old in open(name, "rb").read()]
+        left = [name for name in _venv_files(venv_dir) if old.search(open(name, "rb").read())]
         if left:
             raise ReleaseError("%s still names %s after the rewrite: %s" % (venv_dir, release, ", ".join(left)))
     return rewritten
@@ -276,15 +281,19 @@ def _exchange(first, second):
     raise OSError(code, os.strerror(code), first)
 
 
+def _exdev(source):
+    return ReleaseError(
+        "%s cannot be renamed in place on this filesystem (EXDEV: an overlay filesystem's lower layer, "
+        "e.g. a directory baked into a container image): the switch needs a rename. Nothing was switched. "
+        "Run with rollback_build_ahead=false to rebuild in place instead." % source)
+
+
 def _rename(source, target):
     try:
         os.rename(source, target)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            raise ReleaseError(
-                "%s cannot be renamed in place on this filesystem (EXDEV: an overlay filesystem's lower layer, "
-                "e.g. a directory baked into a container image): the switch needs a rename. Nothing was switched. "
-                "Run with rollback_build_ahead=false to rebuild in place instead." % source)
+            raise _exdev(source)
         raise
 
 
@@ -353,7 +362,8 @@ def switch(path, journal, check_mode=False):
         exchanged = _exchange(path, release)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _rename(path, replaced)  # raises the explanation
+            # Said without trying a rename of the live checkout: one that succeeded would leave path missing.
+            raise _exdev(path)
         raise ReleaseError("The switch of %s and %s failed, nothing was switched: %s" % (path, release, exc))
     if exchanged:
         _rename(release, replaced)
@@ -380,6 +390,11 @@ def drop(path, journal, check_mode=False):
     if identity(path) == record.get("identity") or live == release:
         result["kept"] = "live"
         return result
+    if record.get("layout") == "in_place" and not os.path.lexists(path):
+        # A switch interrupted between its two renames: the prepared copy is to go to the path.
+        raise ReleaseError("%s is missing (a switch was interrupted): nothing was removed. Resume the switch "
+                           "(state=switched), or move %s back to %s." % (
+                               path, in_place_names(path, record["rollback_id"])["replaced"], path))
     targets = []
     if record.get("created") and identity(release) == record.get("identity"):
         targets.append(release)

@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PREFIX = "runbooks.rollback."
 # The result facts the roles publish (documented in docs/reference.md, "Results").
 RESULTS = {"db_rollback_result", "preflight_result", "code_rollback_result", "app_rebuild_result",
-           "verify_result", "data_recovery_result", "monitoring_result", "decision_result", "celery_result"}
+           "verify_result", "data_recovery_result", "monitoring_result", "decision_result", "celery_result",
+           "release_result"}
 
 
 def _load(*parts):
@@ -73,7 +74,7 @@ def test_every_entry_point_entered_is_declared_in_the_callee_argument_spec():
 
 def test_every_phase_playbook_runs_through_the_phase_scaffold():
     imported = re.findall(r"import_playbook: (\w+\.yml)", _load("playbooks", "rollback.yml"))
-    assert len(imported) == 11
+    assert len(imported) == 12
     for name in imported:
         if name == "report.yml":
             continue
@@ -88,7 +89,7 @@ def test_every_phase_playbook_runs_through_the_phase_scaffold():
 
 def test_the_phase_titles_are_numbered_in_the_order_they_run():
     titles = re.findall(r"- name: Phase (\d+) - ", _load("playbooks", "rollback.yml"))
-    assert [int(number) for number in titles] == list(range(11))
+    assert [int(number) for number in titles] == list(range(12))
 
 
 def test_playbooks_read_other_hosts_only_through_declared_results():
