@@ -124,8 +124,8 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert report.exists and report.mode == 0o600
     text = report.content_string
     record = state(host)
-    assert record["order"] == ["decide", "restore_ahead", "stop", "database", "code", "recover_data", "start", "verify",
-                               "search", "monitor"]
+    assert record["order"] == ["decide", "restore_ahead", "build_ahead", "stop", "database", "code", "recover_data",
+                               "start", "verify", "search", "monitor"]
     for name in record["order"]:
         phase = record["phases"][name]
         assert phase["status"] == "completed" and phase["attempts"] == 1, (name, phase)
@@ -196,6 +196,28 @@ def test_the_checkout_is_at_the_good_release(host):
     assert head == good
     assert host.check_output("runuser -u od -- git -C %s rev-parse --abbrev-ref HEAD" % APP) == \
         "rollback/%s" % ROLLBACK_ID
+
+
+def test_the_good_release_was_built_ahead_and_only_switched_to_while_down(host):
+    record = state(host)
+    ahead, code = record["phases"]["build_ahead"], record["phases"]["code"]
+    # Built while the bad release still served, switched to behind the maintenance page.
+    assert ahead["status"] == "completed" and ahead["ended_at"] <= record["phases"]["stop"]["started_at"]
+    assert ahead["details"]["layout"] == "in_place" and ahead["details"]["release"] == APP + ".rollback-" + ROLLBACK_ID
+    assert code["details"]["built_ahead"] is True
+    assert code["details"]["switched_to"] == APP + ".rollback-" + ROLLBACK_ID
+    assert code["details"]["replaced"] == APP + ".replaced-" + ROLLBACK_ID
+    assert not host.file(APP + ".rollback-" + ROLLBACK_ID).exists
+    # The checkout replaced is the bad release's, kept beside the live one.
+    kept = host.check_output("runuser -u od -- git -C %s.replaced-%s rev-parse HEAD" % (APP, ROLLBACK_ID))
+    assert kept == code["details"]["commit_before"] != code["details"]["commit_after"]
+    # The virtualenv the programs run names the checkout's path only, not the copy's it was built in
+    # (compiled .pyc files keep it, and Python corrects it on import: _imp._fix_co_filename).
+    leftover = host.run("grep -rl --exclude=*.pyc -- %s.rollback- %s/.venv" % (APP, APP))
+    assert leftover.rc == 1 and leftover.stdout == "", leftover.stdout
+    pid = re.search(r"^web\s+RUNNING\s+pid (\d+)", host.check_output("supervisorctl status"), re.M).group(1)
+    # As the program's user: root in a container without CAP_SYS_PTRACE cannot read another user's cwd.
+    assert host.check_output("runuser -u od -- readlink /proc/%s/cwd", pid) == APP
 
 
 def test_the_frontend_of_the_good_release_is_built_and_served(host):

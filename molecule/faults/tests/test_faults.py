@@ -121,6 +121,8 @@ def snapshot(host):
         "programs": programs(host),
         "maintenance": host.file(FLAG).exists,
         "work": host.run("ls -R /backups/rollback").stdout,
+        # A copy of the checkout prepared ahead (<app>.rollback-<id>) or replaced (<app>.replaced-<id>).
+        "releases": host.run("ls -d %s*" % APP).stdout,
     }
 
 
@@ -461,7 +463,9 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
     # it, after the stop and the restore ahead, before anything is swapped.
     host.check_output("mkdir -p /backups/rollback && touch /backups/rollback/F-drop")
     try:
-        code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services")
+        # The build ahead keeps its journal out of that work directory, so that it passes.
+        code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services",
+                        release_journal="/tmp/F-drop-release.json")
     finally:
         host.check_output("rm -f /backups/rollback/F-drop")
     assert code != 0
@@ -476,14 +480,42 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
     record = state(host, "F-drop")
     assert record["phases"]["database"]["status"] == "failed"
     assert "restore_ahead" not in record["phases"] and "stop" not in record["phases"]
-    assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "stop"]
+    assert "build_ahead" not in record["phases"] and after["releases"] == before["releases"]
+    assert not host.file("/tmp/F-drop-release.json").exists
+    assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "build_ahead", "stop"]
+
+
+def test_a_frontend_build_that_fails_ahead_stops_nothing_and_leaves_nothing_to_clean(host, before):
+    # The build ahead (default): the frontend of the release to roll back to fails to build while
+    # the bad release still serves. Nothing was stopped; the copy and the scratch database are gone.
+    lines = audit(host)
+    code, out = run(host, "rollback.yml", "F-build",
+                    rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
+    assert code != 0
+    for fragment in ("Rollback F-build stopped in phase build_ahead", "Build the frontend",
+                     "Nothing was stopped: the site runs as before"):
+        assert fragment in out, (fragment, out[-3000:])
+    after = snapshot(host)
+    for key in ("database", "rows", "databases", "head", "worktree", "maintenance", "releases"):
+        assert after[key] == before[key], (key, after[key], before[key])
+    # The same pids: not one program was stopped or restarted.
+    assert after["programs"] == before["programs"]
+    assert http_status(host) == 200 and http_status(host, "/api/v0/podcasts/") == 200
+    assert not host.file(APP + ".rollback-F-build").exists
+    record = state(host, "F-build")
+    assert record["phases"]["build_ahead"]["status"] == "failed"
+    assert "stop" not in record["phases"] and "restore_ahead" not in record["phases"]
+    assert "Build the frontend" in record["phases"]["build_ahead"]["error"]
+    assert_audited(host, lines, "F-build", "failed", failed_phase="build_ahead")
 
 
 # --- one rollback through three failures, resumed each time ------------------------------------------
+# R1 rebuilds in place, behind the maintenance page (rollback_build_ahead=false): the way without the
+# build ahead, whose failures happen while the site is down.
 
 def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_row(host, before):
     lines = audit(host)
-    code, out = run(host, "rollback.yml", "R1",
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False,
                     rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
     assert code != 0
     for fragment in ("Rollback R1 stopped in phase code", "Build the frontend",
@@ -510,7 +542,7 @@ def test_programs_started_by_hand_after_a_failure_are_stopped_again_before_the_r
     host.check_output("supervisorctl start %s" % " ".join(PROGRAMS))
     host.check_output("rm -f %s" % FLAG)
     assert all(status.startswith(("RUNNING", "STARTING", "BACKOFF")) for status in programs(host).values())
-    code, out = run(host, "rollback.yml", "R1",
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False,
                     rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
     assert code != 0
     for fragment in ("run again although an earlier run of rollback R1 stopped them",
@@ -534,7 +566,7 @@ def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
     # The package index unreachable (a dead proxy) and no cached artifact: v1.4.0 needs praw back.
     environment = app_environment(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
                                   POETRY_CACHE_DIR="/tmp/empty-poetry-cache")
-    code, out = run(host, "rollback.yml", "R1", rollback_app_environment=environment)
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False, rollback_app_environment=environment)
     assert code != 0
     for fragment in ("Phase database of rollback R1 was completed", "Rollback R1 stopped in phase code",
                      "Install the locked backend dependencies with poetry",
@@ -550,7 +582,7 @@ def test_a_poetry_failure_on_resume_does_not_restore_again(host, before):
 
 def test_a_failing_smoke_url_after_the_restart_is_reported_with_the_site_up(host, before):
     urls = [{"path": url["path"]} for url in stack_vars()["rollback_smoke_urls"]] + [{"path": "/no-such-page/"}]
-    code, out = run(host, "rollback.yml", "R1", rollback_smoke_urls=urls)
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False, rollback_smoke_urls=urls)
     assert code != 0
     for fragment in ("Rollback R1 stopped in phase verify", "/no-such-page/",
                      "The services were started again by this rollback and keep running"):
@@ -563,7 +595,7 @@ def test_a_failing_smoke_url_after_the_restart_is_reported_with_the_site_up(host
 
 
 def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, before):
-    code, out = run(host, "rollback.yml", "R1")
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False)
     assert code == 0, out[-3000:]
     record = state(host, "R1")
     assert all(phase["status"] == "completed" for phase in record["phases"].values()), record["phases"]
@@ -578,7 +610,7 @@ def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, bef
 
 def test_a_second_run_after_success_changes_nothing(host, before):
     done = snapshot(host)
-    code, out = run(host, "rollback.yml", "R1")
+    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False)
     assert code == 0, out[-3000:]
     recap = re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", out, re.M)
     assert recap and all(changed == "0" for changed in recap), out[-2000:]
@@ -676,12 +708,19 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert now["database"] == broken_again["database"] and now["rows"] == broken_again["rows"]
     assert now["programs"] == broken_again["programs"] and not now["maintenance"]
 
-    # The same command again, killed during the code phase (after the stop and the swap).
+    # The same command again, killed between the switch to the release built ahead and the start
+    # (after the stop, the swap and the switch): the site shows the maintenance page, stopped.
     first_output = tmp_path / "killed-run.log"
-    interrupted = run_and_kill(host, "R2", "code", 5, first_output, rollback_db_login=db_login)
+    interrupted = run_and_kill(host, "R2", "recover_data", 0, first_output, rollback_db_login=db_login)
     assert interrupted["phases"]["database"]["status"] == "completed"
-    assert interrupted["phases"]["code"]["status"] == "started"
+    assert interrupted["phases"]["code"]["status"] == "completed"
+    assert interrupted["phases"]["code"]["details"]["built_ahead"] is True
+    assert "start" not in interrupted["phases"]
     assert host.file(FLAG).exists, "killed mid-rollback, the site must still show the maintenance page"
+    assert all(not status.startswith("RUNNING") for status in programs(host).values())
+    # Switched: the checkout is the release built ahead (v1.4.0), the bad one is kept beside it.
+    assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")
+    assert host.file(APP + ".replaced-R2").is_directory and not host.file(APP + ".rollback-R2").exists
 
     code, out = run(host, "rollback.yml", "R2", "-vvv", rollback_db_login=db_login)
     assert code == 0, out[-3000:]
@@ -689,10 +728,17 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     record = state(host, "R2")
     assert record["phases"]["restore_ahead"]["attempts"] == 2
     assert record["phases"]["database"]["attempts"] == 1
-    assert record["phases"]["code"]["attempts"] == 2
+    # Resumed after the switch: not switched (nor built) again.
+    assert record["phases"]["code"]["attempts"] == 1 and record["phases"]["build_ahead"]["attempts"] == 1
     assert all(phase["status"] == "completed" for phase in record["phases"].values())
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     assert_no_row_lost(host, broken_again, "R2")
+    # The programs run the rolled-back code from the paths they always used.
+    pid = programs(host)["web"].split("pid ")[1]
+    # As the program's user: root in a container without CAP_SYS_PTRACE cannot read another user's cwd.
+    assert host.check_output("runuser -u od -- readlink /proc/%s/cwd", pid) == APP
+    assert host.check_output("runuser -u od -- tr '\\0' ' ' < /proc/%s/cmdline", pid).startswith(
+        APP + "/.venv/bin/python")
     databases = set(snapshot(host)["databases"].split(","))
     assert databases == set(broken_again["databases"].split(",")) | {"open_discussions_pre_rollback_R2"}, \
         "a scratch database of a killed run was left behind: %s" % sorted(databases)
