@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from end_to_end import Downtime  # noqa: E402  pylint: disable=wrong-import-position
 HOST = "rb-prod"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 INVENTORY = str(ROOT / "inventories" / "demo")
@@ -50,9 +52,11 @@ def main() -> int:
     step("Deploy v1.4.0, seed, back up, then the bad deployment v1.5.0 and new rows",
          ["ansible-playbook", "-i", INVENTORY, "molecule/resources/playbooks/demo_stack.yml"], timings)
     deployed_at = on_host("cat", "/var/lib/open-discussions/deployed_at").strip()
-    step("Roll back, as an operator would",
-         ["ansible-playbook", "-i", INVENTORY, "playbooks/rollback.yml", "-e", "rollback_deployed_at=" + deployed_at,
-          "-e", "rollback_scenario=1", "-e", "rollback_id=" + rollback_id], timings)
+    # While it runs, this machine asks the site for /healthz through nginx every 0.1 s, as a user would.
+    with Downtime(HOST) as down:
+        step("Roll back, as an operator would",
+             ["ansible-playbook", "-i", INVENTORY, "playbooks/rollback.yml", "-e", "rollback_deployed_at=" + deployed_at,
+              "-e", "rollback_scenario=1", "-e", "rollback_id=" + rollback_id], timings)
 
     record = json.loads(on_host("cat", "/var/lib/runbooks-rollback/%s.json" % rollback_id))
     phases = record["phases"]
@@ -90,6 +94,17 @@ def main() -> int:
         took = duration((end - start).total_seconds())
         line = (name, phase["started_at"][11:19], phase["ended_at"][11:19], took, phase["status"])
         print("  %-13s %s -> %s  %7s  %s" % line)
+    print("\nThe site was down (maintenance page 503, or no answer) for %.1f s of the rollback's %s "
+          "(/healthz asked every 0.1 s, %d times); the rest of the run it served." % (
+              down.down, duration(timings[-1][1]), down.probes))
+    bench = ROOT / "bench" / "results" / "end_to_end.json"
+    if bench.exists():
+        figures = json.loads(bench.read_text())
+        normal = figures.get("cases", figures).get("normal", figures)
+        script = normal.get("medians", {}).get("script_down")
+        if script is not None:
+            print("The runbook's bare script, on this machine (bench/end_to_end.py, %s): down %.1f s." % (
+                figures.get("date", "?"), script))
     print("\nIncident report: docker exec %s cat /var/lib/runbooks-rollback/%s-report/incident_report.md"
           % (HOST, rollback_id))
     print("\nDemo steps:")
