@@ -1,15 +1,20 @@
 """The runbook's final checklist, proved on the rolled-back stack.
 
 Each test fails on the broken stack too: prepare.yml runs this file against the stack right
-after the bad deployment and requires every test to fail there.
+after the bad deployment and requires every test to fail there. The releases scenario runs it on
+the release-directory layout (RB_E2E_LAYOUT=releases, RB_E2E_APP its `current` symlink).
 """
 import datetime
 import json
+import os
 import re
 
-ROLLBACK_ID = "E2E1"
+ROLLBACK_ID = os.environ.get("RB_E2E_ROLLBACK_ID", "E2E1")
 STATE = "/var/lib/runbooks-rollback/%s.json" % ROLLBACK_ID
-APP = "/srv/open-discussions"
+APP = os.environ.get("RB_E2E_APP", "/srv/open-discussions")
+LAYOUT = os.environ.get("RB_E2E_LAYOUT", "in_place")
+# The releases layout: <deploy_to>/releases/<tag>, APP = <deploy_to>/current.
+RELEASES = os.path.join(os.path.dirname(APP), "releases")
 LOGS = ["/var/log/open-discussions/%s.log" % name for name in ("web", "celery_worker", "celery_beat")]
 TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})")
 
@@ -194,8 +199,13 @@ def test_the_checkout_is_at_the_good_release(host):
     head = host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % APP)
     good = host.check_output("runuser -u od -- git -C %s rev-parse 'v1.4.0^{commit}'" % APP)
     assert head == good
-    assert host.check_output("runuser -u od -- git -C %s rev-parse --abbrev-ref HEAD" % APP) == \
-        "rollback/%s" % ROLLBACK_ID
+    if LAYOUT == "releases":
+        # current points at the release of v1.4.0 again, as its REVISION says.
+        assert host.file(APP).is_symlink and host.file(APP).linked_to == RELEASES + "/v1.4.0"
+        assert host.file(APP + "/REVISION").content_string.strip() == good
+    else:
+        assert host.check_output("runuser -u od -- git -C %s rev-parse --abbrev-ref HEAD" % APP) == \
+            "rollback/%s" % ROLLBACK_ID
 
 
 def test_the_good_release_was_built_ahead_and_only_switched_to_while_down(host):
@@ -203,21 +213,30 @@ def test_the_good_release_was_built_ahead_and_only_switched_to_while_down(host):
     ahead, code = record["phases"]["build_ahead"], record["phases"]["code"]
     # Built while the bad release still served, switched to behind the maintenance page.
     assert ahead["status"] == "completed" and ahead["ended_at"] <= record["phases"]["stop"]["started_at"]
-    assert ahead["details"]["layout"] == "in_place" and ahead["details"]["release"] == APP + ".rollback-" + ROLLBACK_ID
     assert code["details"]["built_ahead"] is True
-    assert code["details"]["switched_to"] == APP + ".rollback-" + ROLLBACK_ID
-    assert code["details"]["replaced"] == APP + ".replaced-" + ROLLBACK_ID
-    assert not host.file(APP + ".rollback-" + ROLLBACK_ID).exists
-    # The checkout replaced is the bad release's, kept beside the live one.
-    kept = host.check_output("runuser -u od -- git -C %s.replaced-%s rev-parse HEAD" % (APP, ROLLBACK_ID))
-    assert kept == code["details"]["commit_before"] != code["details"]["commit_after"]
-    # The virtualenv the programs run names the checkout's path only, not the copy's it was built in
-    # (compiled .pyc files keep it, and Python corrects it on import: _imp._fix_co_filename).
-    leftover = host.run("grep -rl --exclude=*.pyc -- %s.rollback- %s/.venv" % (APP, APP))
-    assert leftover.rc == 1 and leftover.stdout == "", leftover.stdout
+    if LAYOUT == "releases":
+        # The release of v1.4.0 was found by its commit and reused (rebuilt and checked), not copied.
+        assert ahead["details"]["layout"] == "releases" and ahead["details"]["reused"] is True
+        assert ahead["details"]["release"] == code["details"]["switched_to"] == RELEASES + "/v1.4.0"
+        assert code["details"]["replaced"] == RELEASES + "/v1.5.0"
+        assert sorted(host.file(RELEASES).listdir()) == ["v1.4.0", "v1.5.0"]
+        kept, running = RELEASES + "/v1.5.0", RELEASES + "/v1.4.0"
+    else:
+        assert ahead["details"]["layout"] == "in_place"
+        assert ahead["details"]["release"] == code["details"]["switched_to"] == APP + ".rollback-" + ROLLBACK_ID
+        assert code["details"]["replaced"] == APP + ".replaced-" + ROLLBACK_ID
+        assert not host.file(APP + ".rollback-" + ROLLBACK_ID).exists
+        kept, running = APP + ".replaced-" + ROLLBACK_ID, APP
+        # The virtualenv the programs run names the checkout's path only, not the copy's it was built in
+        # (compiled .pyc files keep it, and Python corrects it on import: _imp._fix_co_filename).
+        leftover = host.run("grep -rl --exclude=*.pyc -- %s.rollback- %s/.venv" % (APP, APP))
+        assert leftover.rc == 1 and leftover.stdout == "", leftover.stdout
+    # The release replaced is the bad one, kept beside the live one.
+    assert host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % kept) == code["details"]["commit_before"]
+    assert code["details"]["commit_before"] != code["details"]["commit_after"]
     pid = re.search(r"^web\s+RUNNING\s+pid (\d+)", host.check_output("supervisorctl status"), re.M).group(1)
     # As the program's user: root in a container without CAP_SYS_PTRACE cannot read another user's cwd.
-    assert host.check_output("runuser -u od -- readlink /proc/%s/cwd", pid) == APP
+    assert host.check_output("runuser -u od -- readlink /proc/%s/cwd", pid) == running
 
 
 def test_the_frontend_of_the_good_release_is_built_and_served(host):
