@@ -43,7 +43,9 @@ options:
     type: str
     required: true
   journal:
-    description: The file recording the prepared release (0600, in the rollback's work directory on the host).
+    description:
+      - The file recording the prepared release (0600). The release role keeps it beside O(path), on its
+        filesystem (C(<dir>/.<name>.rollback-<rollback_id>.json)); it stays after the switch, as the record of it.
     type: path
     required: true
   state:
@@ -90,21 +92,21 @@ EXAMPLES = r'''
   runbooks.rollback.app_release:
     path: /srv/open-discussions
     rollback_id: "20261203T0712Z"
-    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    journal: /srv/.open-discussions.rollback-20261203T0712Z.json
   register: release
 
 - name: Point the copy's virtualenv at the checkout's path, once it is built
   runbooks.rollback.app_release:
     path: /srv/open-discussions
     rollback_id: "20261203T0712Z"
-    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    journal: /srv/.open-discussions.rollback-20261203T0712Z.json
     state: relocated
 
 - name: Behind the maintenance page, exchange the two directories
   runbooks.rollback.app_release:
     path: /srv/open-discussions
     rollback_id: "20261203T0712Z"
-    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    journal: /srv/.open-discussions.rollback-20261203T0712Z.json
     state: switched
 
 - name: Reuse the release of v1.4.0 under /srv/app/releases, or make one
@@ -113,7 +115,7 @@ EXAMPLES = r'''
     layout: releases
     commit: v1.4.0
     rollback_id: "20261203T0712Z"
-    journal: /var/lib/runbooks-rollback/work/20261203T0712Z/release.json
+    journal: /srv/app/.current.rollback-20261203T0712Z.json
 '''
 
 RETURN = r'''

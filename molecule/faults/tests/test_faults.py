@@ -463,9 +463,7 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
     # it, after the stop and the restore ahead, before anything is swapped.
     host.check_output("mkdir -p /backups/rollback && touch /backups/rollback/F-drop")
     try:
-        # The build ahead keeps its journal out of that work directory, so that it passes.
-        code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services",
-                        release_journal="/tmp/F-drop-release.json")
+        code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services")
     finally:
         host.check_output("rm -f /backups/rollback/F-drop")
     assert code != 0
@@ -481,14 +479,14 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
     assert record["phases"]["database"]["status"] == "failed"
     assert "restore_ahead" not in record["phases"] and "stop" not in record["phases"]
     assert "build_ahead" not in record["phases"] and after["releases"] == before["releases"]
-    assert not host.file("/tmp/F-drop-release.json").exists
+    assert not host.file("/srv/.open-discussions.rollback-F-drop.json").exists
     assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "build_ahead", "stop"]
 
 
 def test_a_frontend_build_that_fails_ahead_stops_nothing_and_leaves_nothing_to_clean(host, before):
     # The build ahead (default): the frontend of the release to roll back to fails to build while
     # the bad release still serves. Nothing was stopped; the copy and the scratch database are gone.
-    lines = audit(host)
+    lines, start = audit(host), snapshot(host)
     code, out = run(host, "rollback.yml", "F-build",
                     rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
     assert code != 0
@@ -497,9 +495,10 @@ def test_a_frontend_build_that_fails_ahead_stops_nothing_and_leaves_nothing_to_c
         assert fragment in out, (fragment, out[-3000:])
     after = snapshot(host)
     for key in ("database", "rows", "databases", "head", "worktree", "maintenance", "releases"):
-        assert after[key] == before[key], (key, after[key], before[key])
+        assert after[key] == start[key], (key, after[key], start[key])
     # The same pids: not one program was stopped or restarted.
-    assert after["programs"] == before["programs"]
+    assert after["programs"] == start["programs"]
+    assert not host.file("/srv/.open-discussions.rollback-F-build.json").exists, "the build ahead's journal was left"
     assert http_status(host) == 200 and http_status(host, "/api/v0/podcasts/") == 200
     assert not host.file(APP + ".rollback-F-build").exists
     record = state(host, "F-build")

@@ -17,10 +17,13 @@ def test_channels_are_back_and_no_row_is_lost(host):
 
 def test_the_phases_ran_once_each_in_the_runbooks_order(host):
     state = json.loads(host.file("/var/lib/runbooks-rollback/MN1.json").content_string)
-    assert state["order"] == ["decide", "restore_ahead", "stop", "database", "code", "recover_data", "start",
-                              "verify", "search", "monitor"]
+    assert state["order"] == ["decide", "restore_ahead", "build_ahead", "stop", "database", "code", "recover_data",
+                              "start", "verify", "search", "monitor"]
     assert all(phase["status"] == "completed" and phase["attempts"] == 1 for phase in state["phases"].values())
     assert sorted(state["phases"]["code"]["details"]["hosts"]) == ["rb-mn-app", "rb-mn-worker"]
+    # Built ahead on both code hosts, then only switched while the site was down.
+    assert sorted(state["phases"]["build_ahead"]["details"]["hosts"]) == ["rb-mn-app", "rb-mn-worker"]
+    assert state["phases"]["code"]["details"]["built_ahead"] is True
     assert host.file("/var/lib/runbooks-rollback/MN1-report/incident_report.md").mode == 0o600
 
 
