@@ -139,6 +139,11 @@ previous:
   returned: O(state=switched)
   type: str
   sample: /srv/open-discussions.replaced-20261203T0712Z
+commit:
+  description: The commit at O(path) after the switch (C(git rev-parse HEAD), else its C(REVISION) file; empty if neither).
+  returned: O(state=switched)
+  type: str
+  sample: 851981abf7bf0b5c4e0c4b0e8e9e6d1e0b0c6a3f
 switched_before:
   description: An earlier run of this rollback already switched (a resume).
   returned: O(state=switched)
@@ -161,7 +166,7 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.release import (
-    ReleaseError, drop, prepare, read_journal, relocate, switch)
+    ReleaseError, drop, git_head, prepare, read_journal, relocate, switch)
 
 
 def main():
@@ -196,6 +201,8 @@ def main():
             result["changed"] = bool(result["rewritten"])
         elif params["state"] == "switched":
             result = switch(path, params["journal"], module.check_mode)
+            # The commit the programs will run (one round trip less while the site is down).
+            result["commit"] = git_head(module.run_command, path) or ""
         else:
             result = drop(path, params["journal"], module.check_mode)
     except ReleaseError as exc:
