@@ -6,8 +6,9 @@
 The application's own settings (RB_BASE_SETTINGS), with the paths that name the live checkout
 (RB_LIVE_PATH) moved into the release being built (RB_RELEASE_PATH): STATIC_ROOT and
 STATICFILES_DIRS. Without it, collectstatic in the copy would read the live release's frontend
-and write into the live release's static files while it still serves. Copied into the release
-for the build and removed after it.
+and write into the live release's static files while it still serves. With RB_DB_NAME, the
+default database is that one (the scratch copy restored ahead, migrated before the stop). Copied
+into the release for the build and removed after it.
 """
 import os
 from importlib import import_module
@@ -30,3 +31,7 @@ if globals().get("STATIC_ROOT"):
     STATIC_ROOT = _moved(globals()["STATIC_ROOT"])
 STATICFILES_DIRS = [(entry[0], _moved(entry[1])) if isinstance(entry, (list, tuple)) else _moved(entry)
                     for entry in globals().get("STATICFILES_DIRS", [])]
+
+if os.environ.get("RB_DB_NAME"):
+    DATABASES = dict(globals()["DATABASES"])
+    DATABASES["default"] = dict(DATABASES["default"], NAME=os.environ["RB_DB_NAME"])
