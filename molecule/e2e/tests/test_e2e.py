@@ -214,6 +214,9 @@ def test_the_good_release_was_built_ahead_and_only_switched_to_while_down(host):
     # Built while the bad release still served, switched to behind the maintenance page.
     assert ahead["status"] == "completed" and ahead["ended_at"] <= record["phases"]["stop"]["started_at"]
     assert code["details"]["built_ahead"] is True
+    # The copy restored ahead was migrated with the release before the stop; the start applied nothing.
+    assert ahead["details"]["migrated_db"] == record["phases"]["restore_ahead"]["details"]["scratch_db"] != ""
+    assert record["phases"]["start"]["details"]["migrated_ahead"] is True
     if LAYOUT == "releases":
         # The release of v1.4.0 was found by its commit and reused (rebuilt and checked), not copied.
         assert ahead["details"]["layout"] == "releases" and ahead["details"]["reused"] is True
