@@ -242,3 +242,53 @@ def test_a_failure_is_recorded_with_its_note(capsys, tmp_path):
     assert phase["status"] == "failed" and phase["error"] == "rb-db: task 'Restore' failed: pg_restore: error"
     assert result["record"]["events"][-1]["message"] == phase["error"]
     assert result["completed_phases"] == []
+
+
+# --- an end carried to the next phase's start (complete_first) ---------------------------------
+
+def test_an_end_carried_to_the_next_start_is_written_with_it_in_one_write(capsys, tmp_path):
+    record(capsys, tmp_path, phase="stop")
+    result, failed = record(capsys, tmp_path, phase="database",
+                            complete_first={"phase": "stop", "details": {"maintenance_mode": "page"}})
+    assert not failed and result["changed"]
+    phases = result["record"]["phases"]
+    assert phases["stop"]["status"] == "completed" and phases["stop"]["details"] == {"maintenance_mode": "page"}
+    assert phases["database"]["status"] == "started" and result["previous_status"] is None
+    events = [(e["phase"], e["status"]) for e in result["record"]["events"]]
+    assert events == [("stop", "started"), ("stop", "completed"), ("database", "started")]
+    on_disk = json.loads((tmp_path / "state" / "20261124T100000.json").read_text())
+    assert on_disk["phases"]["stop"]["status"] == "completed" and on_disk["phases"]["database"]["status"] == "started"
+
+
+def test_an_end_carried_to_a_read_is_written_and_a_completed_next_phase_stays_completed(capsys, tmp_path):
+    record(capsys, tmp_path, phase="database")
+    record(capsys, tmp_path, phase="database", status="completed")
+    record(capsys, tmp_path, phase="stop")
+    # A resumed run: stop done again, database completed earlier; the read of a rescue carries the end too.
+    result, _failed = record(capsys, tmp_path, phase="database", complete_first={"phase": "stop"})
+    assert result["previous_status"] == "completed"
+    assert result["record"]["phases"]["database"]["attempts"] == 1
+    assert result["record"]["phases"]["stop"]["status"] == "completed"
+    record(capsys, tmp_path, phase="code")
+    result, _failed = record(capsys, tmp_path, complete_first={"phase": "code", "details": {"built_ahead": True}})
+    assert result["changed"] and result["completed_phases"] == ["database", "stop", "code"]
+
+
+def test_an_end_carried_in_check_mode_is_not_written(capsys, tmp_path):
+    record(capsys, tmp_path, phase="stop")
+    result, _failed = record(capsys, tmp_path, check_mode=True, phase="database", complete_first={"phase": "stop"})
+    assert result["record"]["phases"]["stop"]["status"] == "completed"
+    on_disk = json.loads((tmp_path / "state" / "20261124T100000.json").read_text())
+    assert on_disk["phases"]["stop"]["status"] == "started" and "database" not in on_disk["phases"]
+
+
+@pytest.mark.parametrize("carried, message", [
+    ({"phase": "Stop!"}, "phase"),
+    ({"phase": "stop", "details": ["not", "a", "dict"]}, "complete_first.details must be a dict"),
+])
+def test_a_bad_carried_end_is_refused_and_nothing_written(capsys, tmp_path, carried, message):
+    record(capsys, tmp_path, phase="stop")
+    result, failed = record(capsys, tmp_path, phase="database", complete_first=carried)
+    assert failed and message in result["msg"]
+    on_disk = json.loads((tmp_path / "state" / "20261124T100000.json").read_text())
+    assert on_disk["phases"]["stop"]["status"] == "started" and "database" not in on_disk["phases"]
