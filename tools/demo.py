@@ -99,12 +99,12 @@ def main() -> int:
               down.down, duration(timings[-1][1]), down.probes))
     bench = ROOT / "bench" / "results" / "end_to_end.json"
     if bench.exists():
-        figures = json.loads(bench.read_text())
-        normal = figures.get("cases", figures).get("normal", figures)
-        script = normal.get("medians", {}).get("script_down")
-        if script is not None:
-            print("The runbook's bare script, on this machine (bench/end_to_end.py, %s): down %.1f s." % (
-                figures.get("date", "?"), script))
+        results = json.loads(bench.read_text())
+        medians = results.get("figures", {}).get("normal", {}).get("medians", {})
+        if "script" in medians and "playbook" in medians:
+            print("bench/end_to_end.py (%s, side by side on one host): the runbook's bare script down %.1f s, "
+                  "this playbook down %.1f s." % (results.get("date", "?")[:16], medians["script"]["down"],
+                                                  medians["playbook"]["down"]))
     print("\nIncident report: docker exec %s cat /var/lib/runbooks-rollback/%s-report/incident_report.md"
           % (HOST, rollback_id))
     print("\nDemo steps:")
