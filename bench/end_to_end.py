@@ -312,8 +312,12 @@ class Downtime(threading.Thread):
             self.stopped.wait(self.interval)
 
     def __enter__(self) -> "Downtime":
-        if not self.up():
-            raise RuntimeError("%s is not up before the rollback" % self.url)
+        # supervisor says RUNNING a moment before gunicorn answers, longer on a loaded machine
+        deadline = time.monotonic() + 60
+        while not self.up():
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s is not up before the rollback" % self.url)
+            time.sleep(0.5)
         self.start()
         return self
 
@@ -603,6 +607,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as workdir:
         for case, slow_build in cases:
             figures[case] = run_case(case, slow_build, options, workdir)
+            if not options.no_results:  # each case as soon as it is measured
+                write_results(options.results_name, figures)
     if len(cases) > 1 and not options.only_playbook:
         normal, slow = figures["normal"]["medians"], figures["slow_build"]["medians"]
         growth = {way: round(slow[way]["down"] - normal[way]["down"], 3) for way in ("script", "floor", "playbook")}
