@@ -2,8 +2,9 @@
 
 Every benchmark calls ``write_results(name, figures)`` once at its end. The file holds
 ``benchmark`` (the name), ``date`` (UTC, ISO 8601, when the figures were written), ``commit``
-(``git rev-parse HEAD`` of the checkout the benchmark ran from, with ``dirty`` true when the
-working tree had changes) and ``figures``: what the benchmark printed, as numbers (ratios, the
+(``git rev-parse HEAD`` of the checkout the benchmark ran from, read when this module is imported,
+that is when the benchmark starts, with ``dirty`` true when tracked files had changes then) and
+``figures``: what the benchmark printed, as numbers (ratios, the
 medians they come from and the raw samples). Written to a temporary file in the same directory
 and renamed over the old one, so a reader never sees half a file. An interrupted run leaves the
 previous figures in place.
@@ -25,13 +26,18 @@ def _git(*args: str) -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
+# Read at the start: a commit made while a long benchmark runs is not the code it measured.
+COMMIT = _git("rev-parse", "HEAD") or None
+DIRTY = bool(_git("status", "--porcelain", "--untracked-files=no"))
+
+
 def write_results(name: str, figures: dict) -> str:
     """Write ``figures`` (JSON-serialisable) to bench/results/<name>.json atomically; return the path."""
     document = {
         "benchmark": name,
         "date": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
-        "commit": _git("rev-parse", "HEAD") or None,
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "commit": COMMIT,
+        "dirty": DIRTY,
         "figures": figures,
     }
     os.makedirs(RESULTS, exist_ok=True)
