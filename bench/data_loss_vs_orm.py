@@ -30,6 +30,7 @@ import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 from django_project import (  # noqa: E402
     DEPLOYED_AT, fill_timestamped, model_name, module_start, python, run_measured, run_module, write_project)
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+from results import write_results  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def fill(server: dict, tables: list[str], rows: int) -> None:
@@ -114,6 +115,15 @@ def main() -> int:
           % statistics.median(floor_start))
     print("\nratio runbook / data_loss_report: **%.1fx** (goal >= 20x); runbook / the module's start alone: %.1fx"
           % (orm_median / module_median, orm_median / statistics.median(floor_start)))
+    write_results("data_loss_vs_orm", {
+        "tables": options.tables, "rows": options.rows, "rows_after_deployment": orm_counts[tables[0]],
+        "repeat": options.repeat,
+        "ratios": {"runbook_vs_module": orm_median / module_median,
+                   "runbook_vs_module_start": orm_median / statistics.median(floor_start)},
+        "goals": {"runbook_vs_module": 20.0},
+        "medians": {"runbook_orm": orm_median, "module": module_median, "queries_alone": statistics.median(floor_sql),
+                    "module_start": statistics.median(floor_start)},
+        "samples": {"runbook_orm": orm, "module": module, "queries_alone": floor_sql, "module_start": floor_start}})
     return 0
 
 

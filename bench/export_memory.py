@@ -24,6 +24,7 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data impo
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_export import export  # noqa: E402
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import parse_timestamp  # noqa: E402
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+from results import write_results  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def measure(server: dict, n_rows: int) -> tuple[int, float]:
@@ -62,6 +63,10 @@ def main() -> int:
     for n, peak, elapsed in results:
         print("| %d | %.0f | %.2f | %.0f |" % (n, peak / 1024.0, elapsed, n / elapsed))
     print("\npeak memory ratio %d rows / %d rows: %.2f" % (sizes[-1], sizes[0], results[-1][1] / results[0][1]))
+    write_results("export_memory", {"repeat": 1, "peak_ratio_largest_vs_smallest": results[-1][1] / results[0][1],
+                                    "goals": {"peak_ratio_largest_vs_smallest": 1.0},
+                                    "sizes": [{"rows": n, "peak_heap_bytes": peak, "seconds": elapsed}
+                                              for n, peak, elapsed in results]})
     return 0
 
 

@@ -31,6 +31,7 @@ import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 from django_project import (  # noqa: E402
     DEPLOYED_AT, fill_timestamped, model_name, module_start, python, run_measured, run_module, write_project)
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+from results import write_results  # noqa: E402  pylint: disable=wrong-import-position
 
 TABLE = "bench_podcast"
 
@@ -74,7 +75,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
     sizes = [int(size) for size in options.rows.split(",")]
-    results = []
+    results, samples = [], {}
     with pg_cluster() as server, tempfile.TemporaryDirectory() as workdir:
         conn = psycopg2.connect(host=server["host"], port=server["port"], user="postgres", dbname="postgres")
         conn.autocommit = True
@@ -94,6 +95,8 @@ def main() -> int:
             for way, measured in runs.items():
                 if any(m[2] != size for m in measured):
                     raise AssertionError("%s exported %s rows, expected %d" % (way, [m[2] for m in measured], size))
+            samples[size] = {way: [{"seconds": m[0], "peak_rss_kib": m[1]} for m in measured]
+                             for way, measured in (("dumpdata", runs["runbook"]), ("recent_data_export", runs["module"]))}
             results.append((size, statistics.median(m[0] for m in runs["runbook"]),
                             max(m[1] for m in runs["runbook"]), statistics.median(m[0] for m in runs["module"]),
                             max(m[1] for m in runs["module"])))
@@ -110,6 +113,15 @@ def main() -> int:
     start = statistics.median(module_start() for _attempt in range(options.repeat))
     print("goal: recent_data_export >= 10x faster. A Python process that only imports what a module imports "
           "(ansible.module_utils.basic, psycopg2) takes %.2f s: the module's floor." % start)
+    write_results("export_vs_dumpdata", {
+        "repeat": options.repeat, "goals": {"time_ratio": 10.0, "export_peak_rss_growth": 1.0},
+        "module_start": start,
+        "peak_rss_growth": {"dumpdata": last[2] / first[2], "recent_data_export": last[4] / first[4]},
+        "sizes": [{"rows": size, "time_ratio": dump_s / export_s,
+                   "medians": {"dumpdata": dump_s, "recent_data_export": export_s},
+                   "peak_rss_kib": {"dumpdata": dump_rss, "recent_data_export": export_rss},
+                   "samples": samples[size]}
+                  for size, dump_s, dump_rss, export_s, export_rss in results]})
     return 0
 
 

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import psycopg2  # noqa: E402  pylint: disable=wrong-import-position
 
 from pg_cluster import pg_cluster  # noqa: E402  pylint: disable=wrong-import-position
+from results import write_results  # noqa: E402  pylint: disable=wrong-import-position
 
 TABLES = 8
 ROW_BYTES = 355  # payload 200 characters, tuple header, primary key and created_on index (PostgreSQL 15)
@@ -128,7 +129,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     options = parser.parse_args()
-    lines = []
+    lines, sizes = [], []
     for size in (int(s) for s in options.size_mb.split(",")):
         with pg_cluster(("fsync=off", "max_wal_size=4GB", "maintenance_work_mem=256MB")) as server, \
                 tempfile.TemporaryDirectory(dir=os.environ.get("RB_BENCH_TMP")) as workdir:
@@ -145,11 +146,19 @@ def main() -> int:
             lines.append("| %.2f GB | %.1f | %.1f | %.1f | %.3f | **%.2fx** | **%.0fx** |" % (
                 actual / 1024.0 ** 3, med["runbook"][0], med["bare"][0], med["db_rollback"][0], med["db_rollback"][1],
                 med["db_rollback"][0] / med["bare"][0], med["runbook"][1] / med["db_rollback"][1]))
+            sizes.append({
+                "size_mb_asked": size, "database_gb": actual / 1024.0 ** 3,
+                "ratios": {"total_db_rollback_vs_bare": med["db_rollback"][0] / med["bare"][0],
+                           "downtime_runbook_vs_db_rollback": med["runbook"][1] / med["db_rollback"][1]},
+                "medians": {way: {"total": total, "downtime": down} for way, (total, down) in med.items()},
+                "samples": {way: [{"total": r[0], "downtime": r[1]} for r in runs] for way, runs in results.items()}})
     print("Restore, %d jobs, median of %d (times in s):\n" % (options.jobs, options.repeat))
     print("| database | runbook psql (total = downtime) | bare pg_restore | db_rollback total | db_rollback downtime "
           "(swap) | db_rollback / bare (goal <= 1.2x) | downtime runbook / db_rollback |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(lines))
+    write_results("restore_strategies", {"jobs": options.jobs, "repeat": options.repeat,
+                                         "goals": {"total_db_rollback_vs_bare": 1.2}, "sizes": sizes})
     return 0
 
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from end_to_end import ROOT, docker
+from results import write_results
 
 IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 WEB = "[program:web]\\ncommand=sleep infinity\\nstopsignal=KILL\\n"
@@ -86,6 +87,9 @@ def main() -> int:
     for count in counts:
         print("| %d | " % count + " | ".join("%.1f" % times[(count, f)] for f in forks) + " | " +
               " | ".join("%.2fx" % (times[(count, f)] / times[(counts[0], f)]) for f in forks) + " |")
+    write_results("scale", {"repeat": 1, "runs": [
+        {"app_hosts": count, "forks": fork, "seconds": times[(count, fork)],
+         "ratio_to_first": times[(count, fork)] / times[(counts[0], fork)]} for count in counts for fork in forks]})
     return 0
 
 

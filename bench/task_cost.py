@@ -23,6 +23,7 @@ import tempfile
 import time
 
 from end_to_end import DOCKER, ROOT, docker
+from results import write_results
 
 IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 HOST = "rb-bench-taskcost"
@@ -99,6 +100,11 @@ def main() -> int:
     print("|---|---:|")
     for label, seconds in rows:
         print("| %s | %.3f |" % (label, seconds))
+    keys = ["docker_exec_true", "docker_exec_python", "ping_payload_on_host", "imports_cached_on_host",
+            "task_reaching_host", "task_on_controller"]
+    write_results("task_cost", {"repeat": options.repeat, "tasks": options.tasks,
+                                "medians": {key: seconds for key, (_label, seconds) in zip(keys, rows)},
+                                "labels": {key: label for key, (label, _seconds) in zip(keys, rows)}})
     return 0
 
 
