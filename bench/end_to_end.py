@@ -583,9 +583,10 @@ def main() -> int:
     parser.add_argument("--reuse-snapshot", action="store_true", help="keep the image of an earlier run")
     parser.add_argument("--log", help="write the last playbook run's output here, with every task's time")
     parser.add_argument("--only-playbook", action="store_true", help="skip the bare script and the floor (when tuning)")
-    parser.add_argument("--srv-volume", action="store_true",
-                        help="put /srv of every copy on a docker volume, so that `mv` of the app directory is a "
-                             "rename, not overlayfs's copy (all three ways alike)")
+    parser.add_argument("--overlay-srv", dest="srv_volume", action="store_false",
+                        help="leave /srv on the container's overlayfs, where `mv` of the app directory (from the "
+                             "image) is a copy and the playbook's switch refuses (EXDEV); by default /srv of every "
+                             "copy is a docker volume, as a host's filesystem, where a directory is renamed")
     parser.add_argument("--results-name", default="end_to_end", metavar="NAME",
                         help="write the figures to bench/results/NAME.json (end_to_end)")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/results/NAME.json")
