@@ -143,6 +143,18 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert "(notifications.tasks.send_frontpage_digest)" in text
 
 
+def test_while_down_each_phase_end_was_written_with_the_next_phase_start(host):
+    # rollback.yml run whole carries the end of stop, database, code and recover_data to the next
+    # phase's start record: one write, so the two events are adjacent and at the same second.
+    events = [(e["phase"], e["status"], e["at"]) for e in state(host)["events"]]
+    for ended, started in (("stop", "database"), ("database", "code"), ("code", "recover_data"),
+                           ("recover_data", "start")):
+        done = [i for i, event in enumerate(events) if event[:2] == (ended, "completed")]
+        assert len(done) == 1, (ended, events)
+        assert events[done[0] + 1][:2] == (started, "started"), (ended, events[done[0]:done[0] + 3])
+        assert events[done[0] + 1][2] == events[done[0]][2], (ended, events[done[0]:done[0] + 2])
+
+
 def test_the_incident_report_quotes_the_runbooks_symptoms(host):
     text = host.file("/var/lib/runbooks-rollback/%s-report/incident_report.md" % ROLLBACK_ID).content_string
     assert "scenario 1 critical: immediate rollback" in text
