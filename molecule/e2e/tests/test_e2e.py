@@ -144,8 +144,9 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
 
 
 def test_while_down_each_phase_end_was_written_with_the_next_phase_start(host):
-    # rollback.yml run whole carries the end of stop, database, code and recover_data to the next
-    # phase's start record: one write, so the two events are adjacent and at the same second.
+    # rollback.yml (molecule skips only its notest tags) carries the end of stop, database, code and
+    # recover_data to the next phase's start record: one write, so the two events are adjacent and
+    # at the same second.
     events = [(e["phase"], e["status"], e["at"]) for e in state(host)["events"]]
     for ended, started in (("stop", "database"), ("database", "code"), ("code", "recover_data"),
                            ("recover_data", "start")):
