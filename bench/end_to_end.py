@@ -366,7 +366,8 @@ def mitogen_strategy_dir() -> str:
 
 def demo_app_environment() -> dict:
     """rollback_app_environment of inventories/demo, to add NODE_OPTIONS to without losing its keys."""
-    import yaml  # pylint: disable=import-outside-toplevel  (PyYAML comes with ansible-core)
+    # PyYAML comes with ansible-core.
+    import yaml  # pylint: disable=import-outside-toplevel
     with open(os.path.join(ROOT, "inventories", "demo", "group_vars", "all.yml"), encoding="utf-8") as handle:
         return dict(yaml.safe_load(handle).get("rollback_app_environment") or {})
 
