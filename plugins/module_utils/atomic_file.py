@@ -33,9 +33,15 @@ class AtomicFile(object):
         self.size += len(data)
         self.lines += data.count(b"\n")
 
-    def commit(self):
+    def commit(self, sync=False):
+        """Rename into place; with sync, the data is on disk first and the new name after."""
+        if sync:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
         self.handle.close()
         os.rename(self.tmp, self.path)
+        if sync:
+            sync_directory(os.path.dirname(self.path))
 
     def abort(self):
         self.handle.close()

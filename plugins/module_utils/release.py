@@ -33,7 +33,7 @@ import shutil
 import stat
 import time
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile, sync_directory
 
 LAYOUTS = ("auto", "in_place", "releases")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -97,15 +97,13 @@ def write_journal(journal, record):
     directory = os.path.dirname(journal)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
-    tmp = journal + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(record, handle, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(tmp, journal)
-    sync_directory(directory)
+    out = AtomicFile(journal)
+    try:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+        out.commit(sync=True)
+    except BaseException:
+        out.abort()
+        raise
 
 
 def git_head(run_command, directory):
