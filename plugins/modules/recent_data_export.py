@@ -109,6 +109,19 @@ total_rows:
   returned: success
   type: int
   sample: 5
+counts:
+  description:
+    - Rows exported per label (the tables' C(label)), read in the export's snapshot - the shape of
+      M(runbooks.rollback.data_loss_report)'s C(counts), so that the export is also the count of what the
+      restore would lose, without a second read.
+  returned: success
+  type: dict
+  sample: {"users": 3, "podcasts": 2}
+since:
+  description: The time exported from, UTC.
+  returned: success
+  type: str
+  sample: "2026-11-24T09:30:00Z"
 missing_tables:
   description: Tables or columns that do not exist, with the reason; not exported.
   returned: success
@@ -191,8 +204,17 @@ def kept_result(dest, manifest):
     files = [{"table": "%s.%s" % (t["schema"], t["table"]), "path": os.path.join(dest, t["file"]), "rows": t["rows"],
               "sha256": t["sha256"], "bytes": t["bytes"]} for t in manifest["tables"]]
     return {"changed": False, "kept": True, "moved_aside": None, "dest": dest,
-            "manifest": os.path.join(dest, "manifest.json"), "files": files,
+            "manifest": os.path.join(dest, "manifest.json"), "files": files, "counts": label_counts(manifest["tables"]),
             "total_rows": manifest["total_rows"], "missing_tables": manifest["missing_tables"]}
+
+
+def label_counts(tables):
+    """Rows per label, as data_loss_report's ``counts`` (labels of tables exported, or counted)."""
+    counts = {}
+    for table in tables:
+        label = table.get("label") or table["table"]
+        counts[label] = counts.get(label, 0) + (table["rows"] or 0)
+    return counts
 
 
 def prepare_dest(dest, force, check_mode):
@@ -240,6 +262,7 @@ def run(params, check_mode):
             return {"changed": counted["total_rows"] > 0 or not os.path.isdir(dest) or moved_aside is not None,
                     "kept": False, "moved_aside": moved_aside, "dest": dest,
                     "manifest": os.path.join(dest, "manifest.json"), "files": files,
+                    "counts": label_counts([t for t in counted["tables"] if not t["missing"]]),
                     "total_rows": counted["total_rows"], "missing_tables": counted["missing_tables"]}
         manifest = export(conn, entries, since, params["format"], dest, discover_columns)
     finally:
@@ -249,6 +272,7 @@ def run(params, check_mode):
     files = [{"table": "%s.%s" % (t["schema"], t["table"]), "path": os.path.join(dest, t["file"]), "rows": t["rows"],
               "sha256": t["sha256"], "bytes": t["bytes"]} for t in manifest["tables"]]
     return {"changed": True, "kept": False, "moved_aside": moved_aside, "dest": dest, "manifest": path, "files": files,
+            "counts": label_counts(manifest["tables"]),
             "total_rows": manifest["total_rows"], "missing_tables": manifest["missing_tables"]}
 
 
@@ -258,6 +282,7 @@ def main():
         module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
     try:
         result = run(module.params, module.check_mode)
+        result["since"] = isoformat(parse_timestamp(module.params["since"], "since"))
     except (PostgresError, SpecError, TimestampError) as exc:
         module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:

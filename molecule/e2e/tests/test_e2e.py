@@ -97,6 +97,23 @@ def test_the_dump_of_the_state_before_the_rollback_is_private(host):
     assert dump.mode == 0o600 and dump.user == "postgres"
 
 
+def test_the_dump_was_made_after_the_site_reopened_from_the_kept_database_with_every_late_row(host):
+    # Not while the site was down: the database phase left it to the verify phase, which dumped
+    # the database the swap kept - the state the services stopped on, the late sign-ups in it.
+    record = state(host)
+    database, verify = record["phases"]["database"], record["phases"]["verify"]
+    assert database["details"]["dump_deferred"] is True
+    kept = database["details"]["kept_db"]
+    assert verify["details"]["dump"]["source"] == kept and verify["details"]["dump"]["made"] is True
+    dump = database["details"]["dump_file"]
+    reopened = datetime.datetime.strptime(record["phases"]["start"]["ended_at"], "%Y-%m-%dT%H:%M:%SZ")
+    made = int(host.check_output("stat -c %%Y %s", dump))
+    assert made >= reopened.replace(tzinfo=datetime.timezone.utc).timestamp() - 1
+    listed = host.run("runuser -u postgres -- pg_restore --data-only --table auth_user -f - %s", dump)
+    assert listed.rc == 0, listed.stderr
+    assert len([line for line in listed.stdout.splitlines() if "\tlate_" in line]) == 3
+
+
 def test_every_program_runs_the_rolled_back_code(host):
     status = host.check_output("supervisorctl status")
     for program in ("web", "celery_worker", "celery_beat", "nginx", "postgresql", "redis"):

@@ -407,10 +407,12 @@ def test_a_backup_that_fails_to_restore_ahead_is_found_before_anything_stops(hos
 
 
 def test_a_restore_that_fails_late_leaves_the_live_database_untouched_and_the_site_back(host, before):
-    # Without the restore ahead, the restore runs in the database phase, after the stop.
+    # Without the restore ahead, the restore runs in the database phase, after the stop. The dump
+    # of the current state is made there too, before the swap, as when the database phase runs
+    # without the verify phase after it (an AWX job of its own, --tags): db_rollback_dump_after_swap.
     write_backup_that_fails_late(host)
     code, out = run(host, "rollback.yml", "F-restore", rollback_backup_file="/backups/postgresql/fails_late.sql",
-                    rollback_migration_policy="none",
+                    rollback_migration_policy="none", db_rollback_dump_after_swap="false",
                     rollback_on_failure="restore_services", rollback_restore_ahead="false")
     assert code != 0
     for fragment in ("Rollback F-restore stopped in phase database", "no_such_table", "was not touched",
@@ -437,7 +439,7 @@ def test_resumed_after_the_services_ran_again_the_rows_written_meanwhile_are_sav
                "is_active, date_joined) VALUES ('!', false, 'rb_late_signup', '', '', '', false, true, now())")
     try:
         code, out = run(host, "rollback.yml", "F-restore", rollback_backup_file="/backups/postgresql/fails_late.sql",
-                        rollback_migration_policy="none",
+                        rollback_migration_policy="none", db_rollback_dump_after_swap="false",
                         rollback_on_failure="restore_services", rollback_restore_ahead="false")
         assert code != 0
         for fragment in ("Rollback F-restore stopped in phase database", "started again on the pre-rollback state"):
@@ -464,13 +466,13 @@ def test_resumed_after_the_services_ran_again_the_rows_written_meanwhile_are_sav
 
 
 def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_behind(host, before):
-    # The work directory of this rollback id taken by a file: the database phase fails creating
-    # it, after the stop and the restore ahead, before anything is swapped.
-    host.check_output("mkdir -p /backups/rollback && touch /backups/rollback/F-drop")
+    # The export directory of this rollback id taken by a file: the database phase fails making
+    # the export, after the stop and the restore ahead, before anything is swapped.
+    host.check_output("mkdir -p /backups/rollback/F-drop && touch /backups/rollback/F-drop/recent-data")
     try:
         code, out = run(host, "rollback.yml", "F-drop", rollback_on_failure="restore_services")
     finally:
-        host.check_output("rm -f /backups/rollback/F-drop")
+        host.check_output("rm -rf /backups/rollback/F-drop")
     assert code != 0
     for fragment in ("Rollback F-drop stopped in phase database", "Completed phases: decide.",
                      "started again on the pre-rollback state"):
@@ -486,6 +488,7 @@ def test_a_failure_after_the_restore_ahead_but_before_the_swap_leaves_no_copy_be
     assert "build_ahead" not in record["phases"] and after["releases"] == before["releases"]
     assert not host.file("/srv/.open-discussions.rollback-F-drop.json").exists
     assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "build_ahead", "stop"]
+    assert "recent-data exists and is not a directory" in record["phases"]["database"]["error"]
 
 
 def test_a_frontend_build_that_fails_ahead_stops_nothing_and_leaves_nothing_to_clean(host, before):

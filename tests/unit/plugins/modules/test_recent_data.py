@@ -15,7 +15,7 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import 
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import normalize_entries
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_export import export
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import parse_timestamp
-from ansible_collections.runbooks.rollback.plugins.modules import recent_data_export, recent_data_import
+from ansible_collections.runbooks.rollback.plugins.modules import data_loss_report, recent_data_export, recent_data_import
 from module_runner import run_module
 
 DEPLOYED = "2026-11-24T10:00:00Z"
@@ -202,6 +202,25 @@ def test_export_check_mode_writes_nothing(capsys, pg_db, app_data, tmp_path):
     assert result["total_rows"] == 6 and result["changed"] is True
     assert result["files"][0]["path"] == str(dest / "public.auth_user.jsonl")
     assert not dest.exists()
+
+
+def test_export_counts_what_data_loss_report_counts_in_each_way_it_ends(capsys, pg_db, app_data, tmp_path):
+    """The database phase takes the export's counts as the data-loss report: they must be the report's."""
+    counted, failed = run_module(data_loss_report, dict(pg_db["module_args"], since=DEPLOYED, tables=TABLES), capsys)
+    assert not failed, counted
+    assert counted["counts"] == {"users": 3, "podcasts": 2, 'weird "ta ble"': 1}
+    dest = tmp_path / "export"
+    checked, failed = run_module(recent_data_export, export_args(pg_db, dest, _ansible_check_mode=True), capsys)
+    assert not failed and not dest.exists()
+    exported, failed = run_module(recent_data_export, export_args(pg_db, dest), capsys)
+    assert not failed, exported
+    written_at(dest, "2026-11-24T12:00:00Z")
+    kept, failed = run_module(recent_data_export, export_args(pg_db, dest, keep_if_after="2026-11-24T11:59:59Z"), capsys)
+    assert not failed and kept["kept"] is True
+    for result in (checked, exported, kept):
+        assert result["counts"] == counted["counts"], result
+        assert result["total_rows"] == counted["total_rows"] == 6
+        assert result["since"] == counted["since"] == DEPLOYED
 
 
 def test_existing_export_is_never_overwritten_without_force(capsys, pg_db, exported):
