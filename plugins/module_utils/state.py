@@ -127,6 +127,37 @@ def apply(state: Dict[str, Any], phase: str, status: str, now: datetime.datetime
     return new
 
 
+def carried_ends(value: Any) -> List[Dict[str, Any]]:
+    """complete_first as a list of {phase, details, started_at, ended_at} (a dict is one; null, none)."""
+    if not value:
+        return []
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise StateError("complete_first must be a dict or a list of dicts (phase, details, started_at, ended_at), "
+                         "not %r" % (value,))
+    items = [item for item in items if item.get("phase")]
+    for item in items:
+        check_phase(item["phase"])
+        unknown = sorted(set(item) - {"phase", "details", "started_at", "ended_at"})
+        if unknown:
+            raise StateError("complete_first has unknown keys %s for phase %s: use phase, details, started_at, "
+                             "ended_at" % (", ".join(unknown), item["phase"]))
+        if not isinstance(item.get("details") or {}, dict):
+            raise StateError("complete_first.details must be a dict, not %r" % (item["details"],))
+    return items
+
+
+def apply_carried(state: Dict[str, Any], carried: Any, now: datetime.datetime) -> Dict[str, Any]:
+    """The state with the carried phases applied in order: each one's start when it has
+    ``started_at`` (a start carried too), then its end at ``ended_at`` (else ``now``) with its details."""
+    for item in carried_ends(carried):
+        if item.get("started_at"):
+            state = apply(state, item["phase"], "started", parse_timestamp(item["started_at"], "complete_first.started_at"))
+        ended = parse_timestamp(item["ended_at"], "complete_first.ended_at") if item.get("ended_at") else now
+        state = apply(state, item["phase"], "completed", ended, None, item.get("details") or {})
+    return state
+
+
 def completed(state: Dict[str, Any]) -> List[str]:
     return [name for name in state["order"] if state["phases"][name]["status"] == "completed"]
 

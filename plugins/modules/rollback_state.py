@@ -51,12 +51,17 @@ options:
     default: {}
   complete_first:
     description:
-      - Record the end of an earlier phase in the same write, before O(phase) (or before reading) -
-        C(phase) and its C(details). The phase scaffold carries a phase's end to the next phase's start
-        this way while the site is down, one write and one round trip instead of two; a run that stops
-        in between leaves the earlier phase C(started), retried on resume as any interrupted phase.
+      - Record the end of earlier phases in the same write, before O(phase) (or before reading) - a dict,
+        or a list of them in the order they ran, each with C(phase), its C(details), and optionally
+        C(ended_at) (when it ended, ISO 8601 with zone, else the time of this write) and C(started_at)
+        (when it started, for a phase whose start was carried too; a new attempt is recorded then, unless
+        the phase is completed already).
+      - The phase scaffold carries phases' ends (and the starts of the phases in between) to the next
+        phase's start this way while the site is down, one write and one round trip instead of several.
+        A run that stops in between leaves the earlier phase C(started), or unrecorded when its start was
+        carried, and retried on resume as any interrupted phase.
       - Ignored when null or empty.
-    type: dict
+    type: raw
   restored_since:
     description:
       - A time (ISO 8601 with zone, or epoch seconds), usually the deployment's. Returns in
@@ -153,7 +158,7 @@ record:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.state import (
-    StateError, apply, completed, load, new_state, state_path, write, check_phase, restores_since,
+    StateError, apply, apply_carried, completed, load, new_state, state_path, write, check_phase, restores_since,
 )
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import (
     TimestampError, parse_timestamp, utcnow,
@@ -168,13 +173,7 @@ def run(params, check_mode):
     state = current if exists else new_state(params["rollback_id"], now)
     result = {"state_file": path, "exists": exists, "changed": False}
     updated = state
-    carried = params.get("complete_first") or {}
-    if carried.get("phase"):
-        check_phase(carried["phase"])
-        details = carried.get("details") or {}
-        if not isinstance(details, dict):
-            raise StateError("complete_first.details must be a dict, not %r" % (details,))
-        updated = apply(updated, carried["phase"], "completed", now, None, details)
+    updated = apply_carried(updated, params.get("complete_first"), now)
     if params["phase"] is not None:
         check_phase(params["phase"])
         record = updated["phases"].get(params["phase"])
@@ -203,7 +202,7 @@ def main():
             note=dict(type="str"),
             details=dict(type="dict", default={}),
             restored_since=dict(type="str"),
-            complete_first=dict(type="dict"),
+            complete_first=dict(type="raw"),
         ),
         supports_check_mode=True,
     )

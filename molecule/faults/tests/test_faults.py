@@ -718,8 +718,11 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     # The same command again, killed between the switch to the release built ahead and the start
     # (as soon as the code phase is recorded completed, before any row is re-imported): the site shows
     # the maintenance page, stopped.
+    # With the code phase's start and end written on their own (phase_carry_start=false): carried, they
+    # are written with the start phase's start, and the kill would race the start of the programs.
     first_output = tmp_path / "killed-run.log"
-    interrupted = run_and_kill(host, "R2", "code", 0, first_output, status="completed", rollback_db_login=db_login)
+    interrupted = run_and_kill(host, "R2", "code", 0, first_output, status="completed", rollback_db_login=db_login,
+                               phase_carry_start="false")
     assert interrupted["phases"]["database"]["status"] == "completed"
     assert interrupted["phases"]["code"]["status"] == "completed"
     assert interrupted["phases"]["code"]["details"]["built_ahead"] is True
@@ -740,6 +743,11 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert record["phases"]["code"]["attempts"] == 1 and record["phases"]["build_ahead"]["attempts"] == 1
     assert all(phase["status"] == "completed" for phase in record["phases"].values())
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
+    # The dump the killed run left for its verify phase is made by the resume, from the kept database.
+    assert record["phases"]["database"]["details"]["dump_deferred"] is True
+    dumped = record["phases"]["verify"]["details"]["dump"]
+    assert dumped["source"] == "open_discussions_pre_rollback_R2" and dumped["made"] is True
+    assert host.file(dumped["dump_file"]).mode == 0o600 and host.file(dumped["dump_file"]).size > 0
     # Killed right after the code phase: the re-import had not started, unless the kill came late.
     assert_no_row_lost(host, broken_again, "R2", reimported_before="recover_data" in interrupted["phases"])
     # The programs run the rolled-back code from the paths they always used.

@@ -282,9 +282,51 @@ def test_an_end_carried_in_check_mode_is_not_written(capsys, tmp_path):
     assert on_disk["phases"]["stop"]["status"] == "started" and "database" not in on_disk["phases"]
 
 
+def test_carried_phases_with_their_own_times_are_written_in_order_in_one_write(capsys, tmp_path):
+    # While the site is down: the database's end, then the code phase's start and end (never written on
+    # its own), then the re-import's, all with the start of the start phase.
+    record(capsys, tmp_path, phase="database")
+    carried = [
+        {"phase": "database", "details": {"kept_db": "od_pre"}, "ended_at": "2026-11-24T10:00:01Z"},
+        {"phase": "code", "started_at": "2026-11-24T10:00:01Z", "ended_at": "2026-11-24T10:00:02Z",
+         "details": {"commit_after": "abc"}},
+        {"phase": "recover_data", "started_at": "2026-11-24T10:00:02Z", "ended_at": "2026-11-24T10:00:03Z"},
+    ]
+    result, failed = record(capsys, tmp_path, phase="start", complete_first=carried)
+    assert not failed, result
+    phases = result["record"]["phases"]
+    assert phases["database"]["ended_at"] == "2026-11-24T10:00:01Z" and phases["database"]["details"] == {
+        "kept_db": "od_pre"}
+    assert (phases["code"]["status"], phases["code"]["started_at"], phases["code"]["ended_at"],
+            phases["code"]["attempts"]) == ("completed", "2026-11-24T10:00:01Z", "2026-11-24T10:00:02Z", 1)
+    assert phases["code"]["details"] == {"commit_after": "abc"}
+    assert phases["recover_data"]["started_at"] == "2026-11-24T10:00:02Z"
+    assert result["record"]["order"] == ["database", "code", "recover_data", "start"]
+    events = [(e["phase"], e["status"], e["at"]) for e in result["record"]["events"]][1:]
+    assert events[:5] == [("database", "completed", "2026-11-24T10:00:01Z"),
+                          ("code", "started", "2026-11-24T10:00:01Z"), ("code", "completed", "2026-11-24T10:00:02Z"),
+                          ("recover_data", "started", "2026-11-24T10:00:02Z"),
+                          ("recover_data", "completed", "2026-11-24T10:00:03Z")]
+    assert events[5][:2] == ("start", "started")
+    on_disk = json.loads((tmp_path / "state" / "20261124T100000.json").read_text())
+    assert on_disk["phases"]["recover_data"]["status"] == "completed"
+
+
+def test_a_carried_start_of_a_phase_completed_earlier_adds_no_attempt(capsys, tmp_path):
+    record(capsys, tmp_path, phase="code")
+    record(capsys, tmp_path, phase="code", status="completed", details={"commit_after": "abc"})
+    result, _failed = record(capsys, tmp_path, phase="start", complete_first=[
+        {"phase": "code", "started_at": "2026-11-24T10:00:01Z", "details": {"switched": True}}])
+    code = result["record"]["phases"]["code"]
+    assert code["attempts"] == 1 and code["details"] == {"commit_after": "abc", "switched": True}
+
+
 @pytest.mark.parametrize("carried, message", [
     ({"phase": "Stop!"}, "phase"),
     ({"phase": "stop", "details": ["not", "a", "dict"]}, "complete_first.details must be a dict"),
+    ([{"phase": "stop"}, "code"], "complete_first must be a dict or a list of dicts"),
+    ([{"phase": "stop", "ended": "2026-11-24T10:00:01Z"}], "complete_first has unknown keys ended for phase stop"),
+    ([{"phase": "stop", "ended_at": "yesterday"}], "complete_first.ended_at"),
 ])
 def test_a_bad_carried_end_is_refused_and_nothing_written(capsys, tmp_path, carried, message):
     record(capsys, tmp_path, phase="stop")
