@@ -39,9 +39,13 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: The record with each carried phase completed (and started first when its start was carried).
+  description:
+    - The record with each carried phase completed (and started first when its start was carried).
+    - Its C(events) are left out (empty); the state file keeps them.
   type: dict
 '''
+
+import json
 
 from ansible.errors import AnsibleFilterError
 
@@ -53,8 +57,12 @@ def rollback_state_carried(record, carried):
     if not isinstance(record, dict) or not isinstance(record.get("phases"), dict):
         raise AnsibleFilterError("rollback_state_carried: the input must be the record rollback_state returns "
                                  "(with phases), not %r" % (type(record).__name__,))
+    # Plain values, once (the templating engine's containers are slow to copy), and without the
+    # events: the phases read them from the state file, not from here; ``apply`` copies what it gets.
+    plain = json.loads(json.dumps(dict((key, value) for key, value in record.items() if key != "events")))
+    plain["events"] = []
     try:
-        return apply_carried(dict(record), list(carried or []), utcnow())
+        return apply_carried(plain, json.loads(json.dumps(list(carried or []))), utcnow())
     except (StateError, TimestampError) as exc:
         raise AnsibleFilterError("rollback_state_carried: %s" % exc)
 
