@@ -681,19 +681,23 @@ def db_login(host):
     return {"login_host": "127.0.0.1", "login_user": "rb_admin", "login_password": secret}
 
 
-def run_and_kill(host, rollback_id, phase, seconds, log_path, status="started", **extra):
+def run_and_kill(host, rollback_id, phase, seconds, log_path, status="started", until=None, **extra):
     """Start the rollback and kill the controller (its whole process group, as a closed terminal
-    or a cancelled AWX job does) ``seconds`` after the state file shows ``phase`` at ``status``;
-    wait until what it had started on the host ends. Returns the state file then."""
+    or a cancelled AWX job does) ``seconds`` after the state file shows ``phase`` at ``status``
+    (or ``until()`` holds); wait until what it had started on the host ends. Returns the state file then."""
     with open(log_path, "w", encoding="utf-8") as log:
         rollback = subprocess.Popen(command(host, "rollback.yml", rollback_id, **extra), stdout=log, env=PLAIN_OUTPUT,
                                     stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.time() + 600
         while time.time() < deadline and rollback.poll() is None:
-            found = host.file("%s/%s.json" % (STATE_DIR, rollback_id))
-            if found.exists and state(host, rollback_id)["phases"].get(phase, {}).get("status") == status:
-                break
+            if until is not None:
+                if until():
+                    break
+            else:
+                found = host.file("%s/%s.json" % (STATE_DIR, rollback_id))
+                if found.exists and state(host, rollback_id)["phases"].get(phase, {}).get("status") == status:
+                    break
             time.sleep(0.2)
         assert rollback.poll() is None, "the rollback ended before its %s phase could be interrupted" % phase
         time.sleep(seconds)
@@ -716,17 +720,18 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert now["programs"] == broken_again["programs"] and not now["maintenance"]
 
     # The same command again, killed between the switch to the release built ahead and the start
-    # (as soon as the code phase is recorded completed, before any row is re-imported): the site shows
-    # the maintenance page, stopped.
-    # With the code phase's start and end written on their own (phase_carry_start=false): carried, they
-    # are written with the start phase's start, and the kill would race the start of the programs.
+    # (as soon as the checkout is the release built ahead): the site shows the maintenance page,
+    # stopped. Nothing was written to the state file since the stop's start: the phases while down
+    # are carried to the start phase's end.
     first_output = tmp_path / "killed-run.log"
-    interrupted = run_and_kill(host, "R2", "code", 0, first_output, status="completed", rollback_db_login=db_login,
-                               phase_carry_start="false")
-    assert interrupted["phases"]["database"]["status"] == "completed"
-    assert interrupted["phases"]["code"]["status"] == "completed"
-    assert interrupted["phases"]["code"]["details"]["built_ahead"] is True
-    assert "start" not in interrupted["phases"]
+    target = git(host, "rev-parse", "'v1.4.0^{commit}'")
+
+    def switched():
+        return host.run("runuser -u od -- git -C %s rev-parse HEAD", APP).stdout.strip() == target
+
+    interrupted = run_and_kill(host, "R2", "code", 0, first_output, until=switched, rollback_db_login=db_login)
+    assert interrupted["phases"]["stop"]["status"] == "started", interrupted["phases"]
+    assert not {"database", "code", "recover_data", "start"} & set(interrupted["phases"]), interrupted["phases"]
     assert host.file(FLAG).exists, "killed mid-rollback, the site must still show the maintenance page"
     assert all(not status.startswith("RUNNING") for status in programs(host).values())
     # Switched: the checkout is the release built ahead (v1.4.0), the bad one is kept beside it.
@@ -735,12 +740,16 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
 
     code, out = run(host, "rollback.yml", "R2", "-vvv", rollback_db_login=db_login)
     assert code == 0, out[-3000:]
-    assert "Phase database of rollback R2 was completed" in out
+    # The database phase runs again and finds the swap done: not restored twice.
+    assert "was already restored by rollback R2" in out
     record = state(host, "R2")
     assert record["phases"]["restore_ahead"]["attempts"] == 2
-    assert record["phases"]["database"]["attempts"] == 1
+    assert record["phases"]["database"]["attempts"] == 1 and record["phases"]["database"]["details"]["already_swapped"]
     # Resumed after the switch: not switched (nor built) again.
     assert record["phases"]["code"]["attempts"] == 1 and record["phases"]["build_ahead"]["attempts"] == 1
+    assert git(host, "rev-parse", "HEAD") == target
+    assert host.run("runuser -u od -- git -C %s.replaced-R2 rev-parse HEAD", APP).stdout.strip() == git(
+        host, "rev-parse", "'v1.5.0^{commit}'"), "switched twice: the bad release came back"
     assert all(phase["status"] == "completed" for phase in record["phases"].values())
     assert psql(host, "SELECT count(*) FROM channels_channel") == "3"
     # The dump the killed run left for its verify phase is made by the resume, from the kept database.
@@ -749,7 +758,8 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert dumped["source"] == "open_discussions_pre_rollback_R2" and dumped["made"] is True
     assert host.file(dumped["dump_file"]).mode == 0o600 and host.file(dumped["dump_file"]).size > 0
     # Killed right after the code phase: the re-import had not started, unless the kill came late.
-    assert_no_row_lost(host, broken_again, "R2", reimported_before="recover_data" in interrupted["phases"])
+    assert_no_row_lost(host, broken_again, "R2",
+                       reimported_before="Re-import the rows written since the deployment" in first_output.read_text())
     # The programs run the rolled-back code from the paths they always used.
     pid = programs(host)["web"].split("pid ")[1]
     # As the program's user: root in a container without CAP_SYS_PTRACE cannot read another user's cwd.
