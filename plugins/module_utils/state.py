@@ -149,10 +149,14 @@ def carried_ends(value: Any) -> List[Dict[str, Any]]:
 
 def apply_carried(state: Dict[str, Any], carried: Any, now: datetime.datetime) -> Dict[str, Any]:
     """The state with the carried phases applied in order: each one's start when it has
-    ``started_at`` (a start carried too), then its end at ``ended_at`` (else ``now``) with its details."""
+    ``started_at`` (a start carried too), then its end at ``ended_at`` (else ``now``) with its details.
+    A start without an end (``started_at`` only: the phase that was running, written by a rescue or
+    by its own end record) is only started."""
     for item in carried_ends(carried):
         if item.get("started_at"):
             state = apply(state, item["phase"], "started", parse_timestamp(item["started_at"], "complete_first.started_at"))
+            if not item.get("ended_at"):
+                continue
         ended = parse_timestamp(item["ended_at"], "complete_first.ended_at") if item.get("ended_at") else now
         state = apply(state, item["phase"], "completed", ended, None, item.get("details") or {})
     return state

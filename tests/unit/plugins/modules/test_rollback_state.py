@@ -312,11 +312,26 @@ def test_carried_phases_with_their_own_times_are_written_in_order_in_one_write(c
     assert on_disk["phases"]["recover_data"]["status"] == "completed"
 
 
+def test_a_carried_start_without_an_end_is_only_started_then_the_failure_ends_that_attempt(capsys, tmp_path):
+    # The rescue of a phase whose start was carried: what was carried, then the failure.
+    record(capsys, tmp_path, phase="stop")
+    result, failed = record(capsys, tmp_path, complete_first=[
+        {"phase": "stop", "ended_at": "2026-11-24T10:00:01Z"},
+        {"phase": "database", "started_at": "2026-11-24T10:00:01Z"}])
+    assert not failed, result
+    assert result["record"]["phases"]["database"]["status"] == "started"
+    assert result["completed_phases"] == ["stop"]
+    result, _failed = record(capsys, tmp_path, phase="database", status="failed", note="restore failed")
+    database = result["record"]["phases"]["database"]
+    assert (database["status"], database["attempts"], database["started_at"]) == ("failed", 1, "2026-11-24T10:00:01Z")
+
+
 def test_a_carried_start_of_a_phase_completed_earlier_adds_no_attempt(capsys, tmp_path):
     record(capsys, tmp_path, phase="code")
     record(capsys, tmp_path, phase="code", status="completed", details={"commit_after": "abc"})
     result, _failed = record(capsys, tmp_path, phase="start", complete_first=[
-        {"phase": "code", "started_at": "2026-11-24T10:00:01Z", "details": {"switched": True}}])
+        {"phase": "code", "started_at": "2026-11-24T10:00:01Z", "ended_at": "2026-11-24T10:00:02Z",
+         "details": {"switched": True}}])
     code = result["record"]["phases"]["code"]
     assert code["attempts"] == 1 and code["details"] == {"commit_after": "abc", "switched": True}
 
