@@ -56,7 +56,7 @@ options:
         C(ended_at) (when it ended, ISO 8601 with zone, else the time of this write) and C(started_at)
         (when it started, for a phase whose start was carried too; a new attempt is recorded then, unless
         the phase is completed already). An item with C(started_at) and no C(ended_at) is the phase that
-        was running (a rescue writes it before the failure): it is only started.
+        was running, which a rescue writes before the failure; it is only started.
       - The phase scaffold carries phases' ends (and the starts of the phases in between) to the next
         phase's start this way while the site is down, one write and one round trip instead of several.
         A run that stops in between leaves the earlier phase C(started), or unrecorded when its start was
