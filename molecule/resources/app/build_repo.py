@@ -8,7 +8,7 @@ same every time: fixed authors and dates) with
 - ``main`` at the merge commit of the bad deployment, tagged ``v1.5.0``;
 - ``v1.4.0``: the last good release (the source tree in ``src/``);
 - ``remove-channels``: the branch merged by ``v1.5.0`` (``git merge --no-ff``). It deletes the
-  ``channels`` app, removes it from settings, urls and the frontend, drops ``praw``, edits the
+  ``channels`` app, removes it from settings, urls and the frontend, drops ``praw`` (pyproject.toml, poetry.lock, requirements.txt), edits the
   old ``notifications`` migration not to depend on ``channels`` any more and adds one that
   drops the ``channels_*`` tables with a no-op reverse, leaving their ``django_migrations``
   rows in place: what open-discussions' real removal did. Its beat schedule still sends the
@@ -110,6 +110,7 @@ def remove_channels(tree: Path) -> None:
         path.write_text(path.read_text().replace('"version": "1.4.0"', '"version": "1.5.0"'))
     shutil.copyfile(LOCKS / "pyproject.bad.toml", tree / "pyproject.toml")
     shutil.copyfile(LOCKS / "poetry.bad.lock", tree / "poetry.lock")
+    shutil.copyfile(LOCKS / "requirements.bad.txt", tree / "requirements.txt")
 
 
 def build(dest: Path) -> None:
