@@ -2,7 +2,9 @@
 
 Each test fails on the broken stack too: prepare.yml runs this file against the stack right
 after the bad deployment and requires every test to fail there. The releases scenario runs it on
-the release-directory layout (RB_E2E_LAYOUT=releases, RB_E2E_APP its `current` symlink).
+the release-directory layout (RB_E2E_LAYOUT=releases, RB_E2E_APP its `current` symlink), the
+layouts scenario on another team's shape (RB_E2E_SHAPE=layouts: systemd units with other names,
+pip, no frontend, the database on a managed server reached over TLS only).
 """
 import datetime
 import json
@@ -15,12 +17,55 @@ APP = os.environ.get("RB_E2E_APP", "/srv/open-discussions")
 LAYOUT = os.environ.get("RB_E2E_LAYOUT", "in_place")
 # The releases layout: <deploy_to>/releases/<tag>, APP = <deploy_to>/current.
 RELEASES = os.path.join(os.path.dirname(APP), "releases")
-LOGS = ["/var/log/open-discussions/%s.log" % name for name in ("web", "celery_worker", "celery_beat")]
+LAYOUTS = os.environ.get("RB_E2E_SHAPE", "standard") == "layouts"
+if LAYOUTS:
+    MANAGER, DB, LOG_DIR = "systemd", "od_prod", "/var/log/od"
+    PROGRAMS = {"web": ["gunicorn"], "worker": ["celery-default", "celery-priority"], "beat": ["celerybeat"]}
+    SYSTEM = ["nginx", "redis-server"]
+    # The managed server, over TLS as the application's role: there is no postgres user on this host.
+    DB_CONNINFO = "host=rb-layouts-pg user=od_app dbname=od_prod sslmode=require password=%s" % (
+        os.environ.get("RB_DEMO_DB_PASSWORD") or "od-demo-password")
+    DUMP_OWNER = "root"
+else:
+    MANAGER, DB, LOG_DIR = "supervisor", "open_discussions", "/var/log/open-discussions"
+    PROGRAMS = {"web": ["web"], "worker": ["celery_worker"], "beat": ["celery_beat"]}
+    SYSTEM = ["nginx", "postgresql", "redis"]
+    DB_CONNINFO = None
+    DUMP_OWNER = "postgres"
+WEB = PROGRAMS["web"][0]
+ALL_PROGRAMS = PROGRAMS["web"] + PROGRAMS["worker"] + PROGRAMS["beat"]
+LOGS = ["%s/%s.log" % (LOG_DIR, name) for name in ALL_PROGRAMS]
 TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})")
 
 
 def psql(host, query):
+    if DB_CONNINFO:
+        return host.check_output("psql -At %s -c %s", DB_CONNINFO, query).strip()
     return host.check_output("runuser -u postgres -- psql -At -d open_discussions -c %s", query).strip()
+
+
+def programs(host, names):
+    """{name: {running, pid, started (epoch s)}} from supervisor or systemd."""
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    found = {}
+    if MANAGER == "supervisor":
+        status = host.run("supervisorctl status").stdout
+        for name in names:
+            match = re.search(r"^%s\s+(\S+)\s+(?:pid (\d+), uptime (\d+):(\d+):(\d+))?" % re.escape(name), status, re.M)
+            running = bool(match) and match.group(1) == "RUNNING"
+            found[name] = {"running": running, "pid": match.group(2) if running else None,
+                           "started": now - (int(match.group(3)) * 3600 + int(match.group(4)) * 60
+                                             + int(match.group(5))) if running else None}
+        return found
+    for name in names:
+        props = dict(line.split("=", 1) for line in host.check_output(
+            "systemctl show --timestamp=unix -p ActiveState -p SubState -p MainPID -p ExecMainStartTimestamp %s",
+            name).splitlines() if "=" in line)
+        running = props.get("ActiveState") == "active" and props.get("SubState") == "running"
+        started = props.get("ExecMainStartTimestamp", "").lstrip("@")
+        found[name] = {"running": running, "pid": props.get("MainPID") if running else None,
+                       "started": float(started) if running and started else None}
+    return found
 
 
 def state(host):
@@ -92,9 +137,9 @@ def test_rows_written_after_the_deployment_are_back_as_the_report_counted(host):
 
 
 def test_the_dump_of_the_state_before_the_rollback_is_private(host):
-    dump = host.file("/backups/rollback/%s/open_discussions_pre_rollback.pgc" % ROLLBACK_ID)
+    dump = host.file("/backups/rollback/%s/%s_pre_rollback.pgc" % (ROLLBACK_ID, DB))
     assert dump.exists and dump.size > 0
-    assert dump.mode == 0o600 and dump.user == "postgres"
+    assert dump.mode == 0o600 and dump.user == DUMP_OWNER
 
 
 def test_the_dump_was_made_after_the_site_reopened_from_the_kept_database_with_every_late_row(host):
@@ -109,22 +154,18 @@ def test_the_dump_was_made_after_the_site_reopened_from_the_kept_database_with_e
     reopened = datetime.datetime.strptime(record["phases"]["start"]["ended_at"], "%Y-%m-%dT%H:%M:%SZ")
     made = int(host.check_output("stat -c %%Y %s", dump))
     assert made >= reopened.replace(tzinfo=datetime.timezone.utc).timestamp() - 1
-    listed = host.run("runuser -u postgres -- pg_restore --data-only --table auth_user -f - %s", dump)
+    listed = host.run("runuser -u %s -- pg_restore --data-only --table auth_user -f - %s", DUMP_OWNER, dump)
     assert listed.rc == 0, listed.stderr
     assert len([line for line in listed.stdout.splitlines() if "\tlate_" in line]) == 3
 
 
 def test_every_program_runs_the_rolled_back_code(host):
-    status = host.check_output("supervisorctl status")
-    for program in ("web", "celery_worker", "celery_beat", "nginx", "postgresql", "redis"):
-        assert re.search(r"^%s\s+RUNNING" % program, status, re.M), status
-    started = state(host)["phases"]["start"]["started_at"]
-    # web was (re)started by the rollback's start phase, after the code rollback.
-    uptime = re.search(r"^web\s+RUNNING\s+pid \d+, uptime (\d+):(\d+):(\d+)", status, re.M)
-    seconds = int(uptime.group(1)) * 3600 + int(uptime.group(2)) * 60 + int(uptime.group(3))
-    since = datetime.datetime.now(datetime.timezone.utc) - datetime.datetime.strptime(
-        started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    assert seconds <= since.total_seconds() + 5
+    found = programs(host, ALL_PROGRAMS + SYSTEM)
+    assert all(program["running"] for program in found.values()), found
+    started = datetime.datetime.strptime(state(host)["phases"]["start"]["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+    # Every application program was (re)started by the rollback's start phase, after the code rollback.
+    for name in ALL_PROGRAMS:
+        assert found[name]["started"] >= started.replace(tzinfo=datetime.timezone.utc).timestamp() - 5, (name, found)
 
 
 def test_no_error_line_in_the_logs_since_the_services_started_again(host):
@@ -160,13 +201,21 @@ def test_the_incident_report_has_the_timeline_of_this_run(host):
     assert "(notifications.tasks.send_frontpage_digest)" in text
 
 
+def last_stops(host):
+    """The rank of each program's last stop: supervisord's log, or systemd's monotonic clock."""
+    if MANAGER == "supervisor":
+        log = host.file("/var/log/supervisor/supervisord.log").content_string.splitlines()
+        return {name: max(n for n, line in enumerate(log) if "stopped: %s " % name in line) for name in ALL_PROGRAMS}
+    return {name: int(host.check_output("systemctl show -p InactiveEnterTimestampMonotonic --value %s", name))
+            for name in ALL_PROGRAMS}
+
+
 def test_the_workers_stopped_before_the_web_program_while_the_site_still_served(host):
-    # Beat, then the workers, then (behind the maintenance page) web: the last stop of each in
-    # supervisord's log, which is the rollback's.
-    log = host.file("/var/log/supervisor/supervisord.log").content_string.splitlines()
-    last = {name: max(n for n, line in enumerate(log) if "stopped: %s " % name in line)
-            for name in ("celery_beat", "celery_worker", "web")}
-    assert last["celery_beat"] < last["celery_worker"] < last["web"], log[-30:]
+    # Beat, then the workers (in their order), then (behind the maintenance page) web: the last stop
+    # of each, which is the rollback's.
+    last = last_stops(host)
+    order = PROGRAMS["beat"] + PROGRAMS["worker"] + PROGRAMS["web"]
+    assert [last[name] for name in order] == sorted(last[name] for name in order), last
 
 
 def test_while_down_nothing_was_written_and_the_phases_were_carried_to_one_write(host):
@@ -228,7 +277,7 @@ def test_the_release_rolled_back_from_is_marked_bad_in_the_checkout_the_reposito
     # An annotated tag in the checkout, saying which rollback and which database state...
     assert host.check_output("runuser -u od -- git -C %s rev-parse '%s^{commit}'" % (APP, tag)) == bad
     message = host.check_output("runuser -u od -- git -C %s tag -l --format='%%(contents)' %s" % (APP, tag))
-    assert "rollback %s" % ROLLBACK_ID in message and "open_discussions_pre_rollback_%s" % ROLLBACK_ID in message
+    assert "rollback %s" % ROLLBACK_ID in message and "%s_pre_rollback_%s" % (DB, ROLLBACK_ID) in message
     # ... pushed to the repository the deployments come from ...
     assert host.check_output("runuser -u od -- git -C /srv/git/open-discussions.git rev-parse '%s^{commit}'" % tag) == bad
     # ... and one line in the state directory.
@@ -236,7 +285,7 @@ def test_the_release_rolled_back_from_is_marked_bad_in_the_checkout_the_reposito
     assert record.mode == 0o600
     lines = [json.loads(line) for line in record.content_string.splitlines()]
     assert [line["commit"] for line in lines] == [bad]
-    assert lines[0]["rollback_id"] == ROLLBACK_ID and lines[0]["kept_db"] == "open_discussions_pre_rollback_" + ROLLBACK_ID
+    assert lines[0]["rollback_id"] == ROLLBACK_ID and lines[0]["kept_db"] == DB + "_pre_rollback_" + ROLLBACK_ID
     assert lines[0]["backup_file"] == state(host)["phases"]["database"]["details"]["backup_file"]
     assert state(host)["phases"]["verify"]["details"]["bad_release"] == bad
 
@@ -283,12 +332,34 @@ def test_the_good_release_was_built_ahead_and_only_switched_to_while_down(host):
     # The release replaced is the bad one, kept beside the live one.
     assert host.check_output("runuser -u od -- git -C %s rev-parse HEAD" % kept) == code["details"]["commit_before"]
     assert code["details"]["commit_before"] != code["details"]["commit_after"]
-    pid = re.search(r"^web\s+RUNNING\s+pid (\d+)", host.check_output("supervisorctl status"), re.M).group(1)
+    pid = programs(host, [WEB])[WEB]["pid"]
     # As the program's user: root in a container without CAP_SYS_PTRACE cannot read another user's cwd.
     assert host.check_output("runuser -u od -- readlink /proc/%s/cwd", pid) == running
 
 
+def test_the_virtualenv_holds_the_good_releases_backend(host):
+    # v1.5.0 dropped praw. poetry (install --sync) removes it from the virtualenv; pip -r does not
+    # remove, so with pip (the layouts shape) every pin of the checkout's requirements.txt - v1.4.0's
+    # pins praw - must be what the virtualenv the programs run holds.
+    imported = host.run("runuser -u od -- %s/.venv/bin/python -c 'import praw'", APP)
+    assert imported.rc == 0, imported.stderr
+    if LAYOUTS:
+        pins = [line.strip().lower() for line in host.file(APP + "/requirements.txt").content_string.splitlines()
+                if line.strip() and not line.startswith("#")]
+        assert any(pin.startswith("praw==") for pin in pins), pins
+        installed = {line.lower() for line in host.check_output(
+            "runuser -u od -- %s/.venv/bin/pip freeze --disable-pip-version-check", APP).splitlines()}
+        assert set(pins) <= installed, sorted(set(pins) - installed)
+        assert not host.file(APP + "/.venv/bin/poetry").exists
+
+
 def test_the_frontend_of_the_good_release_is_built_and_served(host):
+    frontend = APP + "/frontends/open-discussions"
+    if LAYOUTS:
+        # rollback_build_frontend false: nothing was installed or built, the checkout is v1.4.0's.
+        assert not host.file(frontend + "/node_modules").exists and not host.file(frontend + "/dist").exists
+        assert '"channels"' in host.file(frontend + "/src/features.js").content_string
+        return
     bundle = host.file("%s/frontends/open-discussions/dist/bundle.js" % APP)
     assert bundle.exists and "open-discussions 1.4.0" in bundle.content_string
     status, body = get(host, "/static/bundle.js")
@@ -319,8 +390,9 @@ def test_the_bad_releases_queued_tasks_were_saved_then_removed_before_the_old_wo
     assert int(celery["removed"]) == len(lines) == int(celery["unknown_total"])
     # None is left in the broker, and the old worker never received one.
     assert FRONTPAGE_TASK not in redis_messages(host)
-    worker_log = host.file("/var/log/open-discussions/celery_worker.log").content_string
-    assert "Received unregistered task of type '%s'" % FRONTPAGE_TASK not in worker_log
+    for worker in PROGRAMS["worker"]:
+        worker_log = host.file("%s/%s.log" % (LOG_DIR, worker)).content_string
+        assert "Received unregistered task of type '%s'" % FRONTPAGE_TASK not in worker_log
 
 
 def test_the_backups_migrations_were_checked_against_the_good_release_before_the_stop(host):
