@@ -12,9 +12,11 @@ STAMP := $(VENV)/.installed
 # Options (environment or make variables):
 #   RB_BASE_IMAGE  base image; local/... is built with debootstrap, anything else is pulled
 #   RB_HOST_IMAGE  the production-host image built from images/prod-host
+#   RB_SYSTEMD_IMAGE the systemd host image built from images/systemd-host
 #   RB_CA_BUNDLE   CA bundle mounted into containers for pip/npm (behind a TLS proxy)
 export RB_BASE_IMAGE ?= local/debian:bookworm
 export RB_HOST_IMAGE ?= local/runbooks-prod-host:bookworm
+export RB_SYSTEMD_IMAGE ?= local/runbooks-systemd-host:bookworm
 export RB_CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 export RB_WORK := $(WORK)
 export ANSIBLE_COLLECTIONS_PATH := $(WORK)/collections
@@ -58,9 +60,10 @@ docker: venv ## Install and start the docker engine when absent
 	$(VENV)/bin/python tools/dockerhost.py engine
 	@ln -sf /usr/bin/docker $(VENV)/bin/docker
 
-images: docker ## Build (or reuse) the base and production-host images
+images: docker ## Build (or reuse) the base, production-host and systemd-host images
 	$(VENV)/bin/python tools/dockerhost.py base
 	$(VENV)/bin/python tools/dockerhost.py host
+	$(VENV)/bin/python tools/dockerhost.py systemd-host
 
 lint: venv ## yamllint and ansible-lint (production profile)
 	yamllint -s .

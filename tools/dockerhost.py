@@ -8,11 +8,15 @@ Subcommands (each idempotent):
            (e.g. ``debian:bookworm`` on a machine with Docker Hub) is pulled.
   host     build RB_HOST_IMAGE (images/prod-host) from RB_BASE_IMAGE; docker's layer
            cache makes a rebuild with unchanged inputs take a second.
-  all      engine, base, host.
+  systemd-host
+           build RB_SYSTEMD_IMAGE (images/systemd-host: systemd as PID 1, the programs
+           as systemd units) from RB_BASE_IMAGE, cached the same way.
+  all      engine, base, host, systemd-host.
 
 Options come from the environment so make, CI and molecule agree:
   RB_BASE_IMAGE  default local/debian:bookworm
   RB_HOST_IMAGE  default local/runbooks-prod-host:bookworm
+  RB_SYSTEMD_IMAGE default local/runbooks-systemd-host:bookworm
   RB_DEBIAN_MIRROR default http://deb.debian.org/debian
   RB_CA_BUNDLE   CA bundle pip trusts while building the host image (poetry from PyPI),
                  default /etc/ssl/certs/ca-certificates.crt; absent: none
@@ -32,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("RB_WORK", ROOT / ".work"))
 BASE_IMAGE = os.environ.get("RB_BASE_IMAGE", "local/debian:bookworm")
 HOST_IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
+SYSTEMD_IMAGE = os.environ.get("RB_SYSTEMD_IMAGE", "local/runbooks-systemd-host:bookworm")
 MIRROR = os.environ.get("RB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CA_BUNDLE = os.environ.get("RB_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
@@ -110,10 +115,11 @@ def base() -> None:
         shutil.rmtree(rootfs, ignore_errors=True)
 
 
-def host() -> None:
-    say("building %s from %s" % (HOST_IMAGE, BASE_IMAGE))
+def build(folder: str, image: str) -> None:
+    """docker build images/<folder> as ``image`` from RB_BASE_IMAGE."""
+    say("building %s from %s" % (image, BASE_IMAGE))
     with tempfile.TemporaryDirectory(prefix="rb-host-build-") as context:
-        shutil.copytree(ROOT / "images" / "prod-host", context, dirs_exist_ok=True)
+        shutil.copytree(ROOT / "images" / folder, context, dirs_exist_ok=True)
         bundle = Path(CA_BUNDLE)
         # pip inside the build trusts the same CA as pip in the containers (empty: none).
         if bundle.is_file():
@@ -121,12 +127,21 @@ def host() -> None:
         else:
             (Path(context) / "host-ca.crt").write_bytes(b"")
         run(DOCKER, "build", "-q", "--build-arg", "BASE_IMAGE=" + BASE_IMAGE,
-            "-t", HOST_IMAGE, context, stdout=subprocess.DEVNULL)
-    say("image %s ready" % HOST_IMAGE)
+            "-t", image, context, stdout=subprocess.DEVNULL)
+    say("image %s ready" % image)
+
+
+def host() -> None:
+    build("prod-host", HOST_IMAGE)
+
+
+def systemd_host() -> None:
+    build("systemd-host", SYSTEMD_IMAGE)
 
 
 def main(argv: list[str]) -> int:
-    steps = {"engine": [engine], "base": [base], "host": [host], "all": [engine, base, host]}
+    steps = {"engine": [engine], "base": [base], "host": [host], "systemd-host": [systemd_host],
+             "all": [engine, base, host, systemd_host]}
     if len(argv) != 1 or argv[0] not in steps:
         print(__doc__)
         return 2
