@@ -47,6 +47,12 @@ options:
     description: CA certificate file used to verify the server (O(ssl_mode=verify-ca) or V(verify-full)).
     type: str
     aliases: [ssl_rootcert]
+  ssl_cert:
+    description: Client certificate file, for a server that authenticates clients by certificate.
+    type: path
+  ssl_key:
+    description: Private key of O(ssl_cert).
+    type: path
   connect_timeout:
     description: Seconds to wait for the connection.
     type: int

@@ -38,6 +38,8 @@ def postgres_common_argument_spec():
         ssl_mode=dict(type="str", default="prefer",
                       choices=["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]),
         ca_cert=dict(type="str", aliases=["ssl_rootcert"]),
+        ssl_cert=dict(type="path"),
+        ssl_key=dict(type="path"),
         connect_timeout=dict(type="int", default=10),
     )
 
@@ -61,6 +63,10 @@ def connection_kwargs(params):
         kwargs["host"] = params["login_unix_socket"]
     if params.get("ca_cert"):
         kwargs["sslrootcert"] = params["ca_cert"]
+    if params.get("ssl_cert"):
+        kwargs["sslcert"] = params["ssl_cert"]
+    if params.get("ssl_key"):
+        kwargs["sslkey"] = params["ssl_key"]
     return kwargs
 
 

@@ -66,3 +66,11 @@ def pg_conn(pg_db: dict) -> Iterator["psycopg2.extensions.connection"]:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_tcp_server() -> Iterator[dict]:
+    """A second cluster as a managed PostgreSQL gives it: TCP logins need a password (scram-sha-256) and
+    TLS is offered (self-signed, ``ca_cert``); the socket (``host``) stays trusted for arranging data."""
+    with pg_cluster(tcp_password=True, ssl=True) as server:
+        yield server
