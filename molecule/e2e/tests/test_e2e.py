@@ -344,10 +344,13 @@ def test_the_virtualenv_holds_the_good_releases_backend(host):
     imported = host.run("runuser -u od -- %s/.venv/bin/python -c 'import praw'", APP)
     assert imported.rc == 0, imported.stderr
     if LAYOUTS:
-        pins = [line.strip().lower() for line in host.file(APP + "/requirements.txt").content_string.splitlines()
+        def canonical(line):  # pip freeze writes prompt_toolkit for prompt-toolkit==...
+            name, _, version = line.strip().lower().partition("==")
+            return re.sub(r"[-_.]+", "-", name) + "==" + version
+        pins = [canonical(line) for line in host.file(APP + "/requirements.txt").content_string.splitlines()
                 if line.strip() and not line.startswith("#")]
         assert any(pin.startswith("praw==") for pin in pins), pins
-        installed = {line.lower() for line in host.check_output(
+        installed = {canonical(line) for line in host.check_output(
             "runuser -u od -- %s/.venv/bin/pip freeze --disable-pip-version-check", APP).splitlines()}
         assert set(pins) <= installed, sorted(set(pins) - installed)
         assert not host.file(APP + "/.venv/bin/poetry").exists
