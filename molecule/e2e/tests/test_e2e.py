@@ -345,7 +345,7 @@ def test_the_virtualenv_holds_the_good_releases_backend(host):
     assert imported.rc == 0, imported.stderr
     if LAYOUTS:
         def canonical(line):  # pip freeze writes prompt_toolkit for prompt-toolkit==...
-            name, _, version = line.strip().lower().partition("==")
+            name, version = (line.strip().lower().split("==", 1) + [""])[:2]
             return re.sub(r"[-_.]+", "-", name) + "==" + version
         pins = [canonical(line) for line in host.file(APP + "/requirements.txt").content_string.splitlines()
                 if line.strip() and not line.startswith("#")]
