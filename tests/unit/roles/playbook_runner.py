@@ -13,7 +13,11 @@ def run_playbook(tmp_path, playbook: str, extra_vars: dict) -> subprocess.Comple
     """ansible-playbook on localhost (local connection, the controller's Python); returns the process."""
     book = tmp_path / "play.yml"
     book.write_text(playbook)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".work", "collections"),
+    # The checkout's collections first; the community ones from the caller's path too (a git worktree's
+    # .work/collections may hold only the link to the checkout).
+    collections = [os.path.join(ROOT, ".work", "collections")] + [
+        path for path in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if path]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(collections),
                ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
