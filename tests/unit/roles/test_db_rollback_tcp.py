@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import stat
 import subprocess
 import uuid
@@ -246,3 +247,92 @@ def test_the_decide_validation_refuses_a_login_host_without_login_user(tmp_path,
     run = run_playbook(tmp_path, book, bad)
     assert run.returncode != 0 and "connect_timeout" in run.stdout, run.stdout[-3000:]
     assert managed["secret"] not in run.stdout
+
+
+# --- a failed phase's rescue, over TCP ---------------------------------------------------------------
+
+RESCUE_PLAYBOOK = """
+- name: Restore ahead, recorded in the state file
+  hosts: db
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Restore into the scratch database while the site serves
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: restore_ahead
+        phase_steps:
+          - name: Restore into the scratch database and verify it
+            role: runbooks.rollback.db_rollback
+            tasks_from: prepare
+            hosts: "{{ groups['db'][:1] }}"
+        phase_details:
+          backup_file: "{{ db_rollback_result.backup_file }}"
+          scratch_db: "{{ db_rollback_result.scratch_db }}"
+          prepared: true
+
+- name: A later phase fails
+  hosts: db
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Fail in the code phase
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: code
+        phase_on_failure: restore_services
+        verify_http_retries: 0
+        phase_steps:
+          - name: Call a URL nothing answers
+            role: runbooks.rollback.verify
+            tasks_from: smoke
+            hosts: "{{ groups['db'][:1] }}"
+"""
+
+# As sudo, but refusing any user but root: the state file is written as root (become: true), a
+# database step that still became postgres fails the run.
+FAKE_SUDO = """#!/bin/sh
+user=root
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -u) user=$2; shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+  esac
+done
+if [ "$user" != root ]; then echo "fake sudo: a become of $user was tried" >&2; exit 1; fi
+exec "$@"
+"""
+
+
+def test_the_rescue_drops_the_copy_restored_ahead_over_tcp_without_become(tmp_path, managed):
+    sudo = tmp_path / "fake-sudo"
+    sudo.write_text(FAKE_SUDO)
+    sudo.chmod(0o755)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    db:\n      hosts:\n        localhost:\n")
+    state_dir = tmp_path / "state"
+    extra = operator_vars(managed, rollback_id="T2", rollback_state_dir=str(state_dir),
+                          rollback_base_url="http://127.0.0.1:9", rollback_smoke_urls=[{"path": "/"}],
+                          ansible_become_exe=str(sudo))
+    run = run_playbook(tmp_path, RESCUE_PLAYBOOK, extra, inventory=str(inventory))
+    out = run.stdout + run.stderr
+    (tmp_path / "run.log").write_text(out)
+    assert run.returncode != 0
+    assert "a become of" not in out, out[-4000:]
+    assert "Rollback T2 stopped in phase code" in out, out[-4000:]
+    # The rescue asked the server over TCP whether the swap happened, and dropped the copy made ahead.
+    for task, outcome in (("Find out whether the database was already swapped", "ok"),
+                          ("Drop the copy restored ahead of the stop when it was not swapped in", "changed")):
+        assert re.search(r"TASK \[runbooks\.rollback\.phase : %s\] \**\n%s: \[localhost\]" % (task, outcome), out), task
+    with managed["admin"].cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (managed["db"] + "_%",))
+        assert cur.fetchall() == []
+    record = json.loads((state_dir / "T2.json").read_text())
+    assert record["phases"]["code"]["status"] == "failed"
+    assert "restore_ahead" not in record["phases"] or record["phases"]["restore_ahead"]["status"] != "completed"
+    assert managed["secret"] not in out
