@@ -31,6 +31,7 @@ options:
   db:
     description: The maintenance database the swap connects to.
     type: str
+    required: false
     default: postgres
     aliases: [login_db]
   app_db:
@@ -319,7 +320,7 @@ class Checker(object):
             self.result["unreadable"] = [name for name, _owner in unreadable]
             self.lack("read", "%s cannot read %d tables or sequences of %s (%s): pg_dump and the export of the "
                       "rows written since the deployment would fail" % (
-                          self.login, len(unreadable), params["app_db"], listed(name for name, _ in unreadable)),
+                          self.login, len(unreadable), params["app_db"], listed(name for name, _owner in unreadable)),
                       " ".join("GRANT %s TO %s;" % (ident(owner), ident(self.login)) for owner in owners))
 
     def server(self):
