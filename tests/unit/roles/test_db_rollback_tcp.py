@@ -222,6 +222,36 @@ def test_a_login_without_createdb_is_refused_by_the_checklist_naming_the_grant(t
         assert cur.fetchone() == (0,)
 
 
+def _nothing_was_restored(managed):
+    assert not managed["work"].exists()
+    with managed["admin"].cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", (managed["db"] + "_%",))
+        assert cur.fetchone() == (0,)
+
+
+def test_client_tools_older_than_the_server_are_refused_by_the_checklist(tmp_path, managed):
+    # This machine has only PostgreSQL 15's tools: an older pg_dump is one that says it is (pg_dump
+    # 12 would refuse to dump this 15 server at the dump of the current state, after the swap).
+    old_bin = tmp_path / "pg12" / "bin"
+    old_bin.mkdir(parents=True)
+    (old_bin / "pg_dump").write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.22'\n")
+    (old_bin / "pg_dump").chmod(0o755)
+    run = run_playbook(tmp_path, PLAYBOOK, operator_vars(managed, rollback_db_pg_bin=str(old_bin)))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "pg_dump in %s on localhost is PostgreSQL 12, older than the server (15." % old_bin in out, out[-3000:]
+    assert "set rollback_db_pg_bin to their directory (/usr/lib/postgresql/15/bin on Debian" in out
+    _nothing_was_restored(managed)
+
+
+def test_a_client_tools_directory_without_pg_dump_is_refused_by_the_checklist(tmp_path, managed):
+    run = run_playbook(tmp_path, PLAYBOOK, operator_vars(managed, rollback_db_pg_bin=str(tmp_path / "nowhere")))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "There is no working pg_dump in %s on localhost" % (tmp_path / "nowhere") in out, out[-3000:]
+    _nothing_was_restored(managed)
+
+
 def test_the_decide_validation_refuses_a_login_host_without_login_user(tmp_path, managed):
     book = """
 - name: Validate
