@@ -226,7 +226,8 @@ def bring_to(supervisor, names, state, timeout, together=False, check_mode=False
         acted_on = [n for n in names if before[n] not in ALREADY_STARTED]
     waited_on = [n for n in names if before[n] not in WANTED[state]]
     result = {"changed": bool(acted_on), "acted_on": acted_on, "elapsed": 0.0,
-              "programs": [{"name": n, "before": before[n], "after": before[n]} for n in names]}
+              "programs": [{"name": n, "before": before[n], "after": before[n]} for n in names],
+              "running": [n for n in names if before[n] == "RUNNING"]}
     if check_mode or not waited_on:
         return result
     started = time.monotonic()
@@ -246,4 +247,5 @@ def bring_to(supervisor, names, state, timeout, together=False, check_mode=False
         after = supervisor.wait(names, state, deadline, said)
     result["elapsed"] = round(time.monotonic() - started, 2)
     result["programs"] = [{"name": n, "before": before[n], "after": after.get(n)} for n in names]
+    result["running"] = [n for n in names if after.get(n) == "RUNNING"]
     return result

@@ -86,6 +86,11 @@ def describe(props):
     return text
 
 
+def serving(props):
+    """The unit runs now: active (running), not activating, reloading or in auto-restart."""
+    return props.get("ActiveState") == "active" and props.get("SubState") == "running"
+
+
 def restarts(props):
     """`` (systemd restarted it 5 times)`` when it did, else empty."""
     count = props.get("NRestarts", "0")
@@ -277,7 +282,8 @@ def read_and_wait(systemd, names, state, timeout=60, settle=2.0, lines=20, wait=
         acted_on = [n for n, u in zip(names, units) if before[u].get("ActiveState") not in ALREADY_STARTED]
     result = {"changed": False, "acted_on": acted_on, "elapsed": 0.0,
               "programs": [{"name": n, "unit": u, "before": describe(before[u]), "after": describe(before[u])}
-                           for n, u in zip(names, units)]}
+                           for n, u in zip(names, units)],
+              "running": [n for n, u in zip(names, units) if serving(before[u])]}
     if check_mode or not wait:
         return result
     started = clock()
@@ -285,4 +291,5 @@ def read_and_wait(systemd, names, state, timeout=60, settle=2.0, lines=20, wait=
     result["elapsed"] = round(clock() - started, 2)
     result["programs"] = [{"name": n, "unit": u, "before": describe(before[u]), "after": describe(after[u])}
                           for n, u in zip(names, units)]
+    result["running"] = [n for n, u in zip(names, units) if serving(after[u])]
     return result

@@ -112,6 +112,14 @@ acted_on:
   type: list
   elements: str
   sample: [celery_beat, celery_worker]
+running:
+  description:
+    - The programs of O(names) that run at the end (RUNNING; the first read in check mode), in order.
+    - Not those STARTING or in BACKOFF (a crash loop), which RV(acted_on) counts as running for a stop.
+  returned: always
+  type: list
+  elements: str
+  sample: [celery_worker]
 supervisorctl:
   description: What C(supervisorctl stop) or C(start) printed, a line per program.
   returned: when a program was acted on

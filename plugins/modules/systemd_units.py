@@ -117,6 +117,14 @@ acted_on:
   type: list
   elements: str
   sample: [celerybeat, celery-default]
+running:
+  description:
+    - The units of O(names) that run at the end (active and running; the first read without a wait), in order.
+    - Not those activating, reloading or in auto-restart (a crash loop), which RV(acted_on) counts as running for a stop.
+  returned: always
+  type: list
+  elements: str
+  sample: [gunicorn]
 elapsed:
   description: Seconds the wait took.
   returned: always

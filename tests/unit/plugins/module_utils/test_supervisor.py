@@ -263,6 +263,7 @@ def test_only_running_programs_are_stopped_and_a_confirmed_stop_reads_no_status_
     assert result["programs"] == [{"name": "celery_beat", "before": "RUNNING", "after": "STOPPED"},
                                   {"name": "celery_worker", "before": "BACKOFF", "after": "STOPPED"},
                                   {"name": "web", "before": "STOPPED", "after": "STOPPED"}]
+    assert result["running"] == []
 
 
 def test_an_unconfirmed_start_is_read_back_until_running():
@@ -275,6 +276,7 @@ def test_an_unconfirmed_start_is_read_back_until_running():
     assert result["acted_on"] == ["web"]
     assert [p["after"] for p in result["programs"]] == ["RUNNING", "RUNNING"]
     assert result["supervisorctl"] == ["web: ERROR (abnormal termination)"]
+    assert result["running"] == ["celery_worker", "web"]
     assert result["elapsed"] >= 0.25
 
 
@@ -286,6 +288,7 @@ def test_starting_and_backoff_programs_are_waited_on_but_not_started_again():
     assert result["changed"] is False and result["acted_on"] == []
     assert "supervisorctl" not in result
     assert [p["after"] for p in result["programs"]] == ["RUNNING", "RUNNING"]
+    assert result["running"] == ["web", "queue"]
 
 
 def test_programs_already_there_are_left_alone():
@@ -293,7 +296,7 @@ def test_programs_already_there_are_left_alone():
     result = sv.bring_to(backend(fake), ["web"], "started", 60)
     assert fake.commands() == ["status"]
     assert result == {"changed": False, "acted_on": [], "elapsed": 0.0,
-                      "programs": [{"name": "web", "before": "RUNNING", "after": "RUNNING"}]}
+                      "programs": [{"name": "web", "before": "RUNNING", "after": "RUNNING"}], "running": ["web"]}
 
 
 def test_check_mode_reads_the_status_and_acts_on_nothing():
@@ -302,7 +305,8 @@ def test_check_mode_reads_the_status_and_acts_on_nothing():
     assert fake.commands() == ["status"]
     assert result == {"changed": True, "acted_on": ["web"], "elapsed": 0.0,
                       "programs": [{"name": "web", "before": "RUNNING", "after": "RUNNING"},
-                                   {"name": "celery_beat", "before": "EXITED", "after": "EXITED"}]}
+                                   {"name": "celery_beat", "before": "EXITED", "after": "EXITED"}],
+                      "running": ["web"]}
 
 
 def test_unknown_programs_are_refused_before_acting_and_the_known_ones_listed():

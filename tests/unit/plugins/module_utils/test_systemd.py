@@ -112,6 +112,8 @@ def test_the_read_names_the_units_that_run_and_waits_for_nothing():
                                    "gunicorn.service": {"active": "failed", "result": "exit-code"}}], clock)
     result = run(fake, ["celerybeat", "celery-default.service", "gunicorn"], "stopped", clock, wait=False)
     assert result["acted_on"] == ["celerybeat", "celery-default.service"]
+    # Really running: not the unit in auto-restart (a crash loop), which a stop must still act on.
+    assert result["running"] == ["celerybeat"]
     assert result["changed"] is False
     assert result["programs"][0] == {"name": "celerybeat", "unit": "celerybeat.service",
                                      "before": "active (running)", "after": "active (running)"}
@@ -133,6 +135,7 @@ def test_a_stop_waits_until_the_unit_is_inactive_and_no_job_is_pending():
                         lambda c: {"gunicorn.service": {"active": "inactive"}}], clock)
     result = run(fake, ["gunicorn"], "stopped", clock)
     assert result["programs"][0]["after"] == "inactive (dead)"
+    assert result["running"] == []
     assert len(fake.calls) == 4
 
 
@@ -158,6 +161,8 @@ def test_a_start_counts_once_the_unit_is_active_for_the_settle_time():
     result = run(fake, ["gunicorn"], "started", clock)
     assert result["programs"][0] == {"name": "gunicorn", "unit": "gunicorn.service", "before": "inactive (dead)",
                                      "after": "active (running)"}
+    # What it is at the end of the wait, not at the first read.
+    assert result["running"] == ["gunicorn"]
     assert 1002.5 <= clock.now < 1003
 
 
