@@ -97,7 +97,7 @@ def test_the_prod_example_inventory_sets_or_mentions_every_environment_variable(
     per_run = {"rollback_deployed_at", "rollback_scenario", "rollback_symptoms", "rollback_confirm",
                "rollback_override", "rollback_override_reason", "rollback_id", "rollback_code_target",
                "rollback_merge_commit", "rollback_backup_file", "rollback_migrate", "rollback_monitor_urls",
-               "rollback_webhook_url", "rollback_mail_to", "rollback_allow_repeat_restore",
+               "rollback_webhook_url", "rollback_allow_repeat_restore", "rollback_detected_at", "rollback_root_cause",
                "rollback_deploy_commit", "rollback_allow_bad_release", "rollback_allow_bad_release_reason"}
     # Set with its value, or mentioned as a commented example (a secret's shape, e.g. rollback_db_login).
     missing = sorted(n for n in operator_variables() - per_run

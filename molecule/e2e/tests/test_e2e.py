@@ -11,6 +11,8 @@ import json
 import os
 import re
 
+# The stack's host (its db group); the e2e scenario's notice receiver is another host.
+testinfra_hosts = ["ansible://db"]
 ROLLBACK_ID = os.environ.get("RB_E2E_ROLLBACK_ID", "E2E1")
 STATE = "/var/lib/runbooks-rollback/%s.json" % ROLLBACK_ID
 APP = os.environ.get("RB_E2E_APP", "/srv/open-discussions")

@@ -1,4 +1,6 @@
 """Seed the demo data (idempotent): users, channels with posts and comments, podcasts, courses."""
+import datetime
+
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -31,6 +33,19 @@ class Command(BaseCommand):
             podcast, created = Podcast.objects.get_or_create(title=title, defaults={"owner": users[1]})
             if created:
                 PodcastEpisode.objects.create(podcast=podcast, title=title + " episode 1")
+        # Sessions as Django's login writes them: alice and bob logged in, one anonymous visitor, and carol's
+        # expired session (not active).
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+        if not Session.objects.exists():
+            for user, days in ((users[0], 14), (users[1], 14), (None, 14), (users[2], -1)):
+                store = SessionStore()
+                if user is not None:
+                    store["_auth_user_id"] = str(user.pk)
+                store.create()
+                Session.objects.filter(session_key=store.session_key).update(
+                    expire_date=timezone.now() + datetime.timedelta(days=days))
         for title in ("Intro to Science", "Music Theory"):
             Course.objects.get_or_create(title=title)
         from search.indexing import rebuild, sources
