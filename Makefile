@@ -41,7 +41,7 @@ demo-destroy: venv ## Remove the demo host
 test: lint sanity units build molecule ## Run every test: lint, sanity, unit tests, molecule scenarios
 	@echo "make test: all stages passed"
 
-host-deps: ## Install missing host packages (python3-venv, PostgreSQL 15 binaries, git)
+host-deps: ## Install missing host packages (python3-venv, PostgreSQL 15 binaries, git, redis, chromium)
 	$(PYTHON) tools/host_deps.py $(PYTHON)
 
 $(STAMP): requirements.txt | host-deps

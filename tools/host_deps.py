@@ -5,6 +5,8 @@
 - git: tools/ansible_test.py lists the files of the checkout with it.
 - redis-server: the celery_queues unit tests start a throw-away Redis (tests/redis_server.py);
   openssl makes the certificate of its TLS port.
+- chromium: the HTML incident report's browser test (tests/unit/test_browser.py) opens it in headless
+  Chromium (tests/browser.py) and takes a screenshot; chromium-headless-shell does too, when present.
 The docker engine and debootstrap are installed by tools/dockerhost.py when needed.
 """
 from __future__ import annotations
@@ -32,6 +34,8 @@ def missing_packages(python: str) -> list[str]:
         need.append("redis-server")
     if not shutil.which("openssl"):
         need.append("openssl")
+    if not (shutil.which("chromium") or shutil.which("chromium-headless-shell")):
+        need.append("chromium")
     return need
 
 
@@ -41,7 +45,7 @@ def main() -> int:
     if need:
         apt_install(*need)
     else:
-        print("[host-deps] python venv, PostgreSQL 15 server binaries, git, redis-server and openssl present")
+        print("[host-deps] python venv, PostgreSQL 15 server binaries, git, redis-server, openssl and chromium present")
     return 0
 
 
