@@ -420,30 +420,11 @@ def test_the_input_must_be_text():
 # ------------------------------------------------------------------------------------------------
 
 PLAYBOOK = """
-- hosts: localhost
+- name: The communicate role writes the incident report, as markdown and as HTML
+  hosts: localhost
   gather_facts: false
-  vars:
-    communicate_phases: "{{ communicate_record.phases }}"
-    communicate_timeline: "{{ communicate_record | runbooks.rollback.timeline }}"
-    communicate_failed: "{{ communicate_record.phases | dict2items | selectattr('value.status', 'eq', 'failed')
-                            | map(attribute='key') | list }}"
-  tasks:
-    - name: The incident report, as markdown and as HTML
-      ansible.builtin.copy:
-        dest: "{{ out }}.{{ item.ext }}"
-        content: "{{ item.text }}"
-        mode: "0600"
-      loop:
-        - ext: md
-          text: "{{ lookup('ansible.builtin.template', template) }}"
-        - ext: html
-          text: >-
-            {{ lookup('ansible.builtin.template', template)
-               | runbooks.rollback.report_html(timeline=communicate_timeline,
-                   downtime_start=communicate_record.phases.stop.details.maintenance_on_at,
-                   downtime_end=communicate_record.phases.start.ended_at) }}
-      loop_control:
-        label: "{{ item.ext }}"
+  roles:
+    - role: runbooks.rollback.communicate
 """
 
 
@@ -462,24 +443,33 @@ def test_the_incident_report_template_through_ansible(tmp_path):
                                      "loss_counts": {"users": 3, "podcasts": 2}, "export_dir": "/var/lib/rb/export",
                                      "dump_file": "/var/lib/rb/before.dump", "kept_db": "app_pre_rollback_R1"}
     record = dict(RECORD, phases=phases, created_at="2026-11-24T10:28:40Z", updated_at="2026-11-24T10:41:31Z")
-    out = tmp_path / "incident_report"
     extra = {"communicate_record": record, "communicate_service_name": "app", "communicate_environment": "production",
              "communicate_incident_commander": "Jane <jane@example.com>", "communicate_audit_log": "/var/lib/rb/audit.jsonl",
-             "communicate_stakeholders": ["ops@example.com"], "communicate_downtime_seconds": 675,
-             "template": os.path.join(ROOT, "roles", "communicate", "templates", "incident_report.md.j2"), "out": str(out)}
+             "communicate_dir": str(tmp_path / "report"), "communicate_local_dir": "",
+             "communicate_affected_users": {"users_affected": 2, "rows_lost": 3, "host": "db1",
+                                            "dest": "/var/lib/rb/affected_users.json"}}
     done = run_playbook(tmp_path, PLAYBOOK, extra)
     assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path / "report" / "incident_report"
     markdown, page = (out.with_suffix(".md").read_text()), out.with_suffix(".html").read_text()
+    assert "Please re-register if you signed up recently." in (tmp_path / "report" / "user_notice.md").read_text()
     assert page == report_html(markdown, timeline=timeline(json.loads(json.dumps(record))), downtime_start=DOWN[0],
-                               downtime_end="2026-11-24T10:41:20Z")
+                               downtime_end="2026-11-24T10:41:20Z", title="app rollback R1")
     doc = parse(page).root
+    # The runbook's 9.3 sections, then what the run proved.
     assert [h.attrs["id"] for h in doc.find_all("h2")] == [
-        "timeline", "data", "code", "verification", "final-rollback-checklist"]
-    assert doc.find("title").text() == "Incident report: app rollback R1"
+        "summary", "timeline", "impact", "root-cause", "resolution", "verification-what-the-run-proved",
+        "lessons-learned", "action-items", "final-rollback-checklist"]
+    assert doc.find("title").text() == "app rollback R1"
+    assert "Users whose data was lost: 2 (3 rows still lost after the re-import" in markdown
     assert len(chart_of(doc).find_all("rect", cls="bar")) == len(RECORD["phases"])
     assert len(doc.find("table").find("tbody").find_all("tr")) == len(RECORD["phases"])
-    tasks = doc.find("ul", cls="tasks").elements()
-    assert len(tasks) == len([line for line in markdown.splitlines() if re.match(r"- \[[ x-]\] ", line)]) == 15
+    action_items, tasks = [ul.elements() for ul in doc.find_all("ul", cls="tasks")]
+    # The runbook's three action items, unticked; then the final checklist.
+    assert [li.own_text().strip() for li in action_items] == [
+        "Fix issue that caused rollback", "Improve testing", "Update rollback procedures"]
+    assert not any("checked" in li.find("input").attrs for li in action_items)
+    assert len(tasks) == len([line for line in markdown.splitlines() if re.match(r"- \[[ x-]\] ", line)]) - 3 == 15
     assert "checked" in tasks[0].find("input").attrs
     assert sum("na" in li.classes for li in tasks) == len([line for line in markdown.splitlines()
                                                            if line.startswith("- [-] ")])
