@@ -16,15 +16,16 @@ description:
     C(Session.objects.filter(expire_date__gte=timezone.now()).count()) after the rollback; the count
     should increase as users return.
   - With O(decode_users), also counts the distinct logged-in users among the active sessions, read from
-    each session's C(_auth_user_id). The session data is decoded without the secret key (its signature is
-    not checked): the signed format of Django 3.1 and later (C(<payload>:<timestamp>:<signature>),
-    URL-safe base64 of the JSON, zlib-compressed when it starts with C(.)) and the base64 format of
-    earlier versions. Sessions in neither (pickled, damaged) are counted in RV(undecodable), never a failure.
+    each session's C(_auth_user_id).
+  - "The session data is decoded without the secret key (its signature is not checked): the signed format
+    of Django 3.1 and later (C(<payload>:<timestamp>:<signature>), URL-safe base64 of the JSON,
+    zlib-compressed when it starts with C(.)) and the base64 format of earlier versions. Sessions in
+    neither (pickled, damaged) are counted in RV(undecodable), never a failure."
   - Takes O(samples) samples O(interval) seconds apart, each in its own read-only snapshot, and
     returns whether the count is rising, falling or steady.
   - Returns counts only, never a session key, session data or a user id.
   - A database without the session table (an application without C(django.contrib.sessions)) is not a
-    failure: RV(exists) is false and the counts are null.
+    failure. RV(exists) is false and the counts are null.
   - O(db) is required. With C(USE_TZ = False) Django stores C(expire_date) in the server's local time
     without a zone; it is compared with the current time in UTC.
 author:
