@@ -76,7 +76,7 @@ options:
     type: dict
 attributes:
   check_mode:
-    description: Finds everything and reports in RV(changed) whether it would write O(dest); writes nothing.
+    description: Finds everything and reports whether it would write O(dest) (C(changed)); writes nothing.
     support: full
 '''
 

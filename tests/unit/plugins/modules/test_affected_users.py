@@ -322,4 +322,3 @@ def test_a_user_columns_table_not_in_the_export_is_a_warning(capsys, app, restor
     assert any("user_columns names table(s) not in the export, ignored: channels_post" in w
                for w in warning_messages(result))
     assert result["users_affected"] == 4
-

@@ -57,7 +57,7 @@ ACTIVE = [
     ("keygarbagecolonsfffffffffffffffffffffff", "%%%:not-base64:sig"),
 ]
 EXPIRED = [("key55555expiredgggggggggggggggggggggggg", signed(logged_in("55555")))]
-SECRETS = [k for k, _ in ACTIVE + EXPIRED] + [d for _, d in ACTIVE + EXPIRED] + ["90210", "31337", "55555"]
+SECRETS = [text for row in ACTIVE + EXPIRED for text in row] + ["90210", "31337", "55555"]
 
 
 def insert(conn, rows, expires="now() + interval '2 weeks'", table="django_session"):
