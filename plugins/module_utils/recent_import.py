@@ -19,7 +19,13 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data impo
     SpecError, columns_of, primary_key, table_exists)
 
 
-def read_manifest(src):
+# The export formats read_manifest and read_rows read (recent_export also writes csv and django_fixture).
+READABLE_FORMATS = ("jsonl",)
+
+
+def read_manifest(src, reader="recent_data_import", hint="use manage.py loaddata for django_fixture"):
+    """The manifest of the export in ``src``; ``reader`` (the module reading it) and ``hint`` (what to
+    do instead) are for the message refusing a format it cannot read."""
     path = os.path.join(src, "manifest.json")
     try:
         with open(path) as handle:
@@ -28,9 +34,9 @@ def read_manifest(src):
         raise SpecError("cannot read %s: %s; src must be a directory written by recent_data_export" % (path, exc))
     except ValueError as exc:
         raise SpecError("%s is not valid JSON (%s): the export is damaged; export again" % (path, exc))
-    if manifest.get("format") != "jsonl":
-        raise SpecError("export %s is in format %r; recent_data_import reads the jsonl format "
-                        "(use manage.py loaddata for django_fixture)" % (src, manifest.get("format")))
+    if manifest.get("format") not in READABLE_FORMATS:
+        raise SpecError("export %s is in format %r; %s reads the %s format (%s)"
+                        % (src, manifest.get("format"), reader, " or ".join(READABLE_FORMATS), hint))
     return manifest
 
 
@@ -42,15 +48,24 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def verify_files(src, manifest):
+def verify_files(src, manifest, consequence="nothing was imported"):
+    """Every file of the manifest is there with its sha256; ``consequence`` ends the message refusing one."""
     for item in manifest["tables"]:
         path = os.path.join(src, item["file"])
         if not os.path.isfile(path):
-            raise SpecError("export file %s listed in the manifest is missing; nothing was imported" % path)
+            raise SpecError("export file %s listed in the manifest is missing; %s" % (path, consequence))
         actual = file_sha256(path)
         if actual != item["sha256"]:
             raise SpecError("export file %s has sha256 %s but the manifest says %s: it changed since the export; "
-                            "nothing was imported" % (path, actual, item["sha256"]))
+                            "%s" % (path, actual, item["sha256"], consequence))
+
+
+def read_rows(src, item):
+    """Yield (line number, row as a dict of column -> JSON value) of one table of the export."""
+    path = os.path.join(src, item["file"])
+    with open(path) as handle:
+        for number, line in enumerate(handle, 1):
+            yield number, json.loads(line)
 
 
 def ordered_tables(manifest, order):
@@ -120,32 +135,30 @@ def import_table(cur, src, item, conflicts, max_conflicts):
     counts = {"inserted": 0, "already_present": 0, "skipped": 0}
     dropped = set()
     path = os.path.join(src, item["file"])
-    with open(path) as handle:
-        for number, line in enumerate(handle, 1):
-            row = json.loads(line)
-            dropped.update(k for k in row if k not in target_cols)
-            cols = [k for k in row if k in target_cols]
-            key = dict((k, row.get(k)) for k in pk)
-            query = sql.SQL("INSERT INTO {tbl} ({cols}) SELECT {rcols} FROM json_populate_record(NULL::{tbl}, %s) AS r "
-                            "ON CONFLICT DO NOTHING").format(
-                tbl=sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table)),
-                cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-                rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols))
-            try:
-                cur.execute(query, (json.dumps(dict((c, row[c]) for c in cols)),))
-            except psycopg2.Error as exc:
-                raise PostgresError("importing %s.%s failed at row %d of %s (key %s): %s. Nothing was imported "
-                                    "(one transaction); fix the cause (e.g. import parent tables first with "
-                                    "order) and run again" % (schema, table, number, path, json.dumps(key),
-                                                              str(exc).strip()))
-            if cur.rowcount == 1:
-                counts["inserted"] += 1
-            elif existing_row(cur, schema, table, key, cols) == dict((c, row[c]) for c in cols):
-                counts["already_present"] += 1
-            else:
-                counts["skipped"] += 1
-                if len(conflicts) < max_conflicts:
-                    conflicts.append({"table": "%s.%s" % (schema, table), "key": key})
+    for number, row in read_rows(src, item):
+        dropped.update(k for k in row if k not in target_cols)
+        cols = [k for k in row if k in target_cols]
+        key = dict((k, row.get(k)) for k in pk)
+        query = sql.SQL("INSERT INTO {tbl} ({cols}) SELECT {rcols} FROM json_populate_record(NULL::{tbl}, %s) AS r "
+                        "ON CONFLICT DO NOTHING").format(
+            tbl=sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table)),
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+            rcols=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols))
+        try:
+            cur.execute(query, (json.dumps(dict((c, row[c]) for c in cols)),))
+        except psycopg2.Error as exc:
+            raise PostgresError("importing %s.%s failed at row %d of %s (key %s): %s. Nothing was imported "
+                                "(one transaction); fix the cause (e.g. import parent tables first with "
+                                "order) and run again" % (schema, table, number, path, json.dumps(key),
+                                                          str(exc).strip()))
+        if cur.rowcount == 1:
+            counts["inserted"] += 1
+        elif existing_row(cur, schema, table, key, cols) == dict((c, row[c]) for c in cols):
+            counts["already_present"] += 1
+        else:
+            counts["skipped"] += 1
+            if len(conflicts) < max_conflicts:
+                conflicts.append({"table": "%s.%s" % (schema, table), "key": key})
     return counts, sorted(dropped), pk
 
 
