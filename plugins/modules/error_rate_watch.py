@@ -18,8 +18,14 @@ description:
   - Fails when the share of failed probes (status not in O(expected_status), connection error,
     timeout) exceeds O(max_error_rate), or when more than O(max_log_errors) error lines appear,
     with the first failure in the message.
+  - Times every probe (monotonic clock, milliseconds until the status line and headers arrive) and
+    returns the median, 95th percentile, max and min over the probes that got an HTTP answer, whatever
+    its status, and a trend of one entry per round of probes.
+  - Fails when O(max_median_ms) or O(max_p95_ms) is set and the median or the 95th percentile of the
+    whole watch is above it, or when one is set and no probe got an answer. Left unset (the default),
+    the response times are only reported. Every limit exceeded is named in one message.
   - With O(fail_fast), stops as soon as the failures alone exceed what O(max_error_rate) allows over
-    the whole watch.
+    the whole watch. Response times never stop the watch early; they are judged at its end.
 author:
   - runbooks.rollback developers (@runbooks)
 options:
@@ -44,6 +50,17 @@ options:
     description: Fraction of failed probes allowed (0.05 is 5%).
     type: float
     default: 0.05
+  max_median_ms:
+    description:
+      - Median response time allowed over the whole watch, in milliseconds (0 or more).
+      - Unset (null), the median is reported and never fails the watch.
+    type: float
+  max_p95_ms:
+    description:
+      - 95th percentile (nearest rank) of the response times allowed over the whole watch, in
+        milliseconds (0 or more).
+      - Unset (null), the 95th percentile is reported and never fails the watch.
+    type: float
   expected_status:
     description: HTTP statuses that count as a success.
     type: list
@@ -90,11 +107,23 @@ EXAMPLES = r'''
     interval: 10
     max_error_rate: 0.02
     log_files: [/var/log/open-discussions/web.log]
+
+- name: Also fail when the site answers slowly (median above 300 ms or p95 above 1.5 s)
+  runbooks.rollback.error_rate_watch:
+    urls: [http://127.0.0.1/healthz]
+    duration: 300
+    max_median_ms: 300
+    max_p95_ms: 1500
+  register: watched
+
+- name: Show the response times
+  ansible.builtin.debug:
+    msg: "median {{ watched.response_ms.median }} ms, p95 {{ watched.response_ms.p95 }} ms"
 '''
 
 RETURN = r'''
 healthy:
-  description: Whether the error rate and the error lines stayed within bounds (null in check mode).
+  description: Whether the error rate, the error lines and the response times given a limit stayed within bounds (null in check mode).
   returned: always
   type: bool
   sample: true
@@ -114,12 +143,30 @@ error_rate:
   type: float
   sample: 0.0
 samples:
-  description: Every failed probe and the last successful ones, with time, URL, status, error, elapsed_ms.
+  description: Every failed probe, the slowest answered one and the last successful ones, with time, URL, status, error, elapsed_ms.
   returned: when watched
   type: list
   elements: dict
   sample: [{"at": "2026-11-24T10:42:07Z", "url": "http://127.0.0.1/healthz", "status": 200, "ok": true,
             "error": null, "elapsed_ms": 12}]
+response_ms:
+  description:
+    - Response times in milliseconds over the probes that got an HTTP answer (any status; a connection
+      error or a timeout has none) - C(median), C(p95) (nearest rank), C(max) and C(min).
+    - Each is null when no probe got an answer.
+  returned: when watched
+  type: dict
+  sample: {"median": 41.2, "p95": 180.5, "max": 312.0, "min": 18.3}
+trend:
+  description:
+    - One entry per round of probes, for a report to draw - C(at) (ISO UTC time of the round), C(failures),
+      C(probes) and C(median_ms) (median response time of its answered probes, null when none answered).
+    - At most 200 entries. Past 200 rounds, neighbouring entries are merged two by two (an entry then
+      covers 2, 4, ... rounds and C(at) is its first round), so a long watch keeps its whole span.
+  returned: when watched
+  type: list
+  elements: dict
+  sample: [{"at": "2026-11-24T10:42:07Z", "failures": 0, "probes": 2, "median_ms": 41.2}]
 log_errors:
   description: New error lines in the logs during the watch.
   returned: when watched
@@ -158,6 +205,8 @@ def main():
             interval=dict(type="float", default=10),
             timeout=dict(type="float", default=5),
             max_error_rate=dict(type="float", default=0.05),
+            max_median_ms=dict(type="float"),
+            max_p95_ms=dict(type="float"),
             expected_status=dict(type="list", elements="int", default=[200]),
             log_files=dict(type="list", elements="path", default=[]),
             log_pattern=dict(type="str", default=r"\bERROR\b"),
