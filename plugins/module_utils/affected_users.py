@@ -5,8 +5,9 @@
 
 Each row of an export of ``recent_export`` (read as ``recent_import`` reads it) is looked up in
 the live database by its primary key: absent is ``missing``, present but different on the
-exported columns the live table still has is ``conflict`` (another row holds its key), present
-and identical is recovered (``recent_import`` compares the same way for "already present").
+exported columns the live table still has is ``conflict`` (another row holds its key: another
+creation time, when the export names the timestamp it selected rows by), present and the same row
+is recovered (``recent_import`` compares the same way for "already present").
 
 The users' personal data only ever goes to the file the module writes; what it returns is counts.
 """
@@ -108,14 +109,21 @@ def whole_row_present(cur, schema, table, row, cols):
     return cur.fetchone()[0]
 
 
-def row_state(cur, schema, table, pk, row, live_cols):
-    """``recovered``, ``missing`` or ``conflict`` of one exported row in the live table."""
+def row_state(cur, schema, table, pk, row, live_cols, created_column=None):
+    """``recovered``, ``missing`` or ``conflict`` of one exported row in the live table.
+
+    A row under its key with the same creation time (``created_column``, the timestamp the export
+    selected the row by) is the same row, changed since its re-import (a user who logged in again):
+    recovered. Another creation time is another row holding the key: conflict. Without a creation
+    column (an older manifest), the row must be identical on every column."""
     cols = [c for c in row if c in live_cols]
     if not pk:
         return "recovered" if whole_row_present(cur, schema, table, row, cols) else "missing"
     found = existing_row(cur, schema, table, dict((k, row.get(k)) for k in pk), cols)
     if found is None:
         return "missing"
+    if created_column and created_column in found and created_column in row:
+        return "recovered" if found[created_column] == row[created_column] else "conflict"
     return "recovered" if found == dict((c, row[c]) for c in cols) else "conflict"
 
 
@@ -166,7 +174,7 @@ def check_table(cur, src, item, mapping, user_name, user_pk, found):
     column = mapping.get(name)
     for number, row in read_rows(src, item):
         try:
-            state = row_state(cur, schema, table, pk, row, live_cols) if exists else "missing"
+            state = row_state(cur, schema, table, pk, row, live_cols, item.get("timestamp_column")) if exists else "missing"
         except psycopg2.Error as exc:
             raise PostgresError("looking up row %d of %s (table %s) in the live database failed: %s"
                                 % (number, os.path.join(src, item["file"]), name, str(exc).strip()))

@@ -81,7 +81,7 @@ def export_table(conn, entry, since, fmt, dest, itersize=2000, fixture=None):
                           json.dumps({"model": label, "pk": key, "fields": fields}, sort_keys=True))
             rows += 1
         return {"schema": entry["schema"], "table": entry["table"], "label": entry["label"], "rows": rows,
-                "primary_key": pk, "columns": cols, "model": label}
+                "primary_key": pk, "columns": cols, "model": label, "timestamp_column": entry["timestamp_column"]}
     out = AtomicFile(os.path.join(dest, file_name(entry, fmt)))
     try:
         if fmt == "csv":
@@ -108,7 +108,7 @@ def export_table(conn, entry, since, fmt, dest, itersize=2000, fixture=None):
         raise
     return {"schema": entry["schema"], "table": entry["table"], "label": entry["label"], "rows": rows,
             "file": os.path.basename(out.path), "sha256": out.digest.hexdigest(), "bytes": out.size,
-            "primary_key": pk, "columns": cols}
+            "primary_key": pk, "columns": cols, "timestamp_column": entry["timestamp_column"]}
 
 
 def export(conn, entries, since, fmt, dest, discover_columns=None, itersize=2000):

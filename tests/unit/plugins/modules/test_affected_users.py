@@ -44,12 +44,17 @@ INSERT INTO channels_channel (id, name, created_on) VALUES
   (2, 'lost channel', '2026-11-24T10:40:00Z'), (3, 'kept channel', '2026-11-24T10:41:00Z');
 '''
 # What the restore and the re-import leave: carol and her show gone, erin's id taken by someone
-# else, dave's show changed under its key, bob's and nobody's show gone, one channel gone.
+# else (another row: another creation time), dave's show replaced under its key, bob's and nobody's
+# show gone, one channel gone. Dave himself logged in again since his re-import, and Dave kept show
+# was renamed: the same rows (same creation time), changed since, are not lost.
 AFTER_RESTORE = '''
 DELETE FROM course_catalog_podcast WHERE id IN (2, 3, 4);
 DELETE FROM auth_user WHERE id = 3;
-UPDATE auth_user SET username = 'someone.else', email = 'someone.else@example.org' WHERE id = 5;
-UPDATE course_catalog_podcast SET title = 'Another show' WHERE id = 5;
+UPDATE auth_user SET username = 'someone.else', email = 'someone.else@example.org',
+                     date_joined = '2026-11-19T08:00:00Z' WHERE id = 5;
+UPDATE course_catalog_podcast SET title = 'Another show', created_on = '2026-11-18T08:00:00Z' WHERE id = 5;
+UPDATE auth_user SET last_login = '2026-11-24T12:00:00Z' WHERE id = 4;
+UPDATE course_catalog_podcast SET title = 'Dave kept show, renamed' WHERE id = 6;
 DELETE FROM channels_channel WHERE id = 2;
 '''
 PERSONAL = ["example.org", "carol", "dave", "erin", "bob", "alice", "someone"]
@@ -245,7 +250,7 @@ def test_a_table_missing_from_the_live_database_has_all_its_rows_lost(capsys, ap
 def test_a_column_dropped_since_the_export_is_not_compared(capsys, app, restored, pg_conn, tmp_path):
     with pg_conn.cursor() as cur:
         # Dave's changed show differs only in a column the live table no longer has: recovered.
-        cur.execute("UPDATE course_catalog_podcast SET title = 'Dave show' WHERE id = 5")
+        cur.execute("UPDATE course_catalog_podcast SET title = 'Dave show', created_on = '2026-11-24T10:33:00Z' WHERE id = 5")
         cur.execute("UPDATE course_catalog_podcast SET editor_id = 99 WHERE id = 6")
         cur.execute("ALTER TABLE course_catalog_podcast DROP COLUMN editor_id")
     result, failed = affected(capsys, app, restored, tmp_path / "a.json")
