@@ -10,6 +10,10 @@ import datetime
 import json
 import os
 import re
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests"))
+import browser  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 # The stack's host (its db group); the e2e scenario's notice receiver is another host.
 testinfra_hosts = ["ansible://db"]
@@ -410,3 +414,66 @@ def test_the_backups_migrations_were_checked_against_the_good_release_before_the
     assert migrations["to_apply"] == []
     assert migrations["applied_count"] == int(psql(host, "SELECT count(*) FROM django_migrations"))
     assert decided["ended_at"] <= state(host)["phases"]["stop"]["started_at"]
+
+
+REPORT_DIR = "/var/lib/runbooks-rollback/%s-report" % ROLLBACK_ID
+ARTIFACTS = os.path.join(os.environ.get("RB_WORK") or os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), ".work"),
+                         "artifacts", os.environ.get("MOLECULE_SCENARIO_NAME", "e2e"))
+
+
+def test_the_incident_report_has_the_runbooks_sections_in_order(host):
+    text = host.file("%s/incident_report.md" % REPORT_DIR).content_string
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert sections == ["Summary", "Timeline", "Impact", "Root cause", "Resolution", "Verification (what the run proved)",
+                        "Lessons learned", "Action items", "Final rollback checklist"], sections
+    record = state(host)
+    deployed = record["phases"]["decide"]["details"]["deployed_at"]
+    for line in ("- %s - Deployment started (%s)" % (deployed[11:16], deployed),
+                 "- %s - Rollback initiated (%s)" % (record["phases"]["decide"]["started_at"][11:16],
+                                                     record["phases"]["decide"]["started_at"]),
+                 "- %s - Service restored (%s)" % (record["phases"]["start"]["ended_at"][11:16],
+                                                   record["phases"]["start"]["ended_at"])):
+        assert line in text, line
+    assert re.search(r"^- \d\d:\d\d - Issues detected \(\d{4}-\d\d-\d\dT", text, re.M)
+    assert "- [ ] Fix issue that caused rollback\n- [ ] Improve testing\n- [ ] Update rollback procedures\n" in text
+    assert "- [x] Stakeholders notified at the start (4 audiences)" in text
+
+
+def test_the_users_affected_are_the_stacks_sessions_and_nobody_lost_data(host):
+    # Counted by Django itself before the rollback (break_app.yml's count_sessions): alice's, bob's and
+    # an anonymous visitor's sessions, and one per user created after the deployment.
+    before = json.loads(host.file("/var/lib/open-discussions/sessions_before.json").content_string)
+    assert before["active"] > before["users"] > 0
+    text = host.file("%s/incident_report.md" % REPORT_DIR).content_string
+    assert "- Users affected: %d active sessions at the decision (%d logged-in users)" % (
+        before["active"], before["users"]) in text
+    decided = state(host)["phases"]["decide"]["details"]["sessions"]
+    assert (decided["active"], decided["users"]) == (before["active"], before["users"])
+    # Every late row was re-imported: nobody lost data, and the file of the user notice says so.
+    assert "- Users whose data was lost: 0 (0 rows still lost after the re-import)" in text
+    export_dir = state(host)["phases"]["database"]["details"]["export_dir"]
+    users = host.file(os.path.dirname(export_dir) + "/affected_users.json")
+    assert users.mode == 0o600
+    assert json.loads(users.content_string)["users"] == []
+    assert not host.file("%s/user_notice.md" % REPORT_DIR).exists
+    watch = state(host)["phases"]["monitor"]["details"]["sessions"]
+    assert watch["exists"] and watch["trend"] in ("rising", "steady", "falling") and len(watch["samples"]) >= 2
+    assert "- Sessions during the watch: %s -> %s (%s;" % (watch["first"], watch["last"], watch["trend"]) in text
+
+
+def test_the_html_report_opens_in_headless_chromium(host):
+    page = host.file("%s/incident_report.html" % REPORT_DIR)
+    assert page.mode == 0o600
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    html_path = os.path.join(ARTIFACTS, "incident_report.html")
+    with open(html_path, "w", encoding="utf-8") as out:
+        out.write(page.content_string)
+    dom = browser.dump_dom(html_path)
+    record = state(host)
+    assert 'id="timeline-chart"' in dom and 'class="downtime"' in dom
+    assert len(re.findall(r'<rect class="bar completed', dom)) == len(record["order"])
+    for section in ("summary", "timeline", "impact", "action-items", "final-rollback-checklist"):
+        assert 'id="%s"' % section in dom, section
+    png = browser.screenshot(html_path, os.path.join(ARTIFACTS, "incident_report.png"))
+    assert browser.png_size(png) == (1280, 2400)
+    assert not browser.png_is_blank(png)

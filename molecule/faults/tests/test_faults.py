@@ -18,10 +18,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 import yaml
 
+# The stack's host; rb-faults-notify receives the notices.
+testinfra_hosts = ["ansible://db"]
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable),
@@ -42,6 +45,28 @@ ROW_COUNTS = ("SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('S
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+def receiver_address():
+    """The notice receiver's address on the scenario's network, as this controller reaches it."""
+    return subprocess.check_output(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                                    "rb-faults-notify"], text=True).strip()
+
+
+def received():
+    with urllib.request.urlopen("http://%s:8025/messages" % receiver_address(), timeout=10) as answer:
+        return json.load(answer)
+
+
+def notice_vars():
+    """Audiences sending from the controller (rollback_notify_host's default) to the receiver."""
+    address = receiver_address()
+    hook = "http://%s:8025/hooks/" % address
+    return {"rollback_mail_host": address, "rollback_mail_port": 2525, "rollback_mail_secure": "never",
+            "rollback_audiences": {"engineering": {"mail_to": ["oncall@example.com"], "webhook_url": hook + "engineering"},
+                                   "product": {"webhook_url": hook + "product", "webhook_format": "slack"},
+                                   "support": {"mail_to": ["support@example.com"]},
+                                   "management": {"mail_to": ["cto@example.com"], "events": ["start", "end"]}}}
+
 
 def stack_vars():
     """The demo stack's group_vars (molecule/resources/group_vars/all.yml)."""
@@ -371,9 +396,12 @@ def test_an_unreachable_database_is_refused_before_anything_stops(host, before):
 def test_check_mode_over_the_whole_rollback_changes_nothing(host, before):
     states = host.run("ls -I audit.jsonl %s" % STATE_DIR).stdout
     lines = audit(host)
-    code, out = run(host, "rollback.yml", "F-check", "--check")
+    code, out = run(host, "rollback.yml", "F-check", "--check", **notice_vars())
     assert code == 0, out[-3000:]
     assert "Check mode - would" in out
+    assert "write the start notice of engineering, product, support, management" in out
+    # Nothing sent in check mode.
+    assert "F-check" not in json.dumps(received())
     assert snapshot(host) == before
     assert host.run("ls -I audit.jsonl %s" % STATE_DIR).stdout == states, "check mode wrote a state file"
     # ... but the check-mode run is in the audit log, as one.
@@ -523,11 +551,30 @@ def test_a_frontend_build_that_fails_ahead_stops_nothing_and_leaves_nothing_to_c
 def test_an_npm_build_failure_after_the_restore_keeps_maintenance_and_loses_no_row(host, before):
     lines = audit(host)
     code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False,
-                    rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"))
+                    rollback_app_environment=app_environment(npm_config_script_shell="/bin/false"), **notice_vars())
     assert code != 0
     for fragment in ("Rollback R1 stopped in phase code", "Build the frontend",
                      "The services stay STOPPED with the maintenance page on", "-e rollback_id=R1"):
         assert fragment in out, (fragment, out[-3000:])
+    # Each audience was told at the start, and when the code phase failed (management takes start
+    # and end only), by its own channels, from the controller to the receiver.
+    got = received()
+    mails = [(m["rcpt_tos"][0], m["subject"].split("rollback R1 ")[1]) for m in got["mail"] if "rollback R1 " in m["subject"]]
+    assert mails == [("oncall@example.com", "started"), ("support@example.com", "started"), ("cto@example.com", "started"),
+                     ("oncall@example.com", "STOPPED in phase code"), ("support@example.com", "STOPPED in phase code")], mails
+    failed = [m for m in got["mail"] if m["subject"].endswith("rollback R1 STOPPED in phase code")]
+    engineering, support = failed
+    assert "Build the frontend" in engineering["body"] and "-e rollback_id=R1" in engineering["body"]
+    assert "The site shows the maintenance page" in engineering["body"]
+    assert "takes longer than planned" in support["body"]
+    posts = [(p["path"], p["json"].get("event") or p["json"]["text"].split("*")[1].split("rollback R1 ")[1])
+             for p in got["http"] if p["json"].get("rollback_id") == "R1" or "rollback R1 " in p["json"].get("text", "")]
+    assert posts == [("/hooks/engineering", "start"), ("/hooks/product", "started"),
+                     ("/hooks/engineering", "failed"), ("/hooks/product", "STOPPED in phase code")], posts
+    assert [p["json"]["failed_phase"] for p in got["http"] if p["path"] == "/hooks/engineering" and p["json"]["rollback_id"] == "R1"] == [
+        None, "code"]
+    for secret in ("oncall@example.com", "support@example.com", "cto@example.com", "/hooks/"):
+        assert secret not in out, secret
     record = state(host, "R1")
     assert record["phases"]["database"]["status"] == "completed"
     assert record["phases"]["code"]["status"] == "failed"
