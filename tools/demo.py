@@ -86,6 +86,14 @@ def main() -> int:
               "%s removed, saved to %s" % (
                   celery["total"], celery["unknown_total"], ", ".join(celery["unknown_tasks"]) or "none",
                   celery["removed"], celery["saved_to"]))
+    sessions = phases["decide"]["details"].get("sessions") or {}
+    if sessions.get("exists"):
+        print("Users on the site at the decision: %s active sessions (%s logged-in users)" % (
+            sessions["active"], sessions["users"]))
+    notices = phases["decide"]["details"].get("notices") or {}
+    if notices:
+        print("Start notice written for %d audiences before anything stopped (%s)" % (
+            len(notices["files"]), os.path.dirname(notices["files"][0]) if notices["files"] else "-"))
     print("\nTimeline of the rollback (UTC):")
     rows = sorted(phases.items(), key=lambda item: item[1]["started_at"])
     for name, phase in rows:
@@ -106,7 +114,7 @@ def main() -> int:
                   "this playbook down %.1f s." % (results.get("date", "?")[:16], medians["script"]["down"],
                                                   medians["playbook"]["down"]))
     print("\nIncident report: docker exec %s cat /var/lib/runbooks-rollback/%s-report/incident_report.md"
-          % (HOST, rollback_id))
+          " (and incident_report.html; the notices in notices/)" % (HOST, rollback_id))
     print("\nDemo steps:")
     for title, seconds in timings:
         print("  %7s  %s" % (duration(seconds), title))

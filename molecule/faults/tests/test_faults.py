@@ -785,8 +785,17 @@ def test_a_killed_controller_then_the_same_command_resumes_without_restoring_twi
     assert git(host, "rev-parse", "HEAD") == git(host, "rev-parse", "'v1.4.0^{commit}'")
     assert host.file(APP + ".replaced-R2").is_directory and not host.file(APP + ".rollback-R2").exists
 
-    code, out = run(host, "rollback.yml", "R2", "-vvv", rollback_db_login=db_login)
+    # With notices, and a relay password the receiver (no AUTH) refuses: the mail is reported not
+    # sent, the webhooks arrive, and neither the password nor an address is in the -vvv output.
+    notices = dict(notice_vars(), rollback_mail_username="rollback", rollback_mail_password="relay-Pa55-not-logged")
+    code, out = run(host, "rollback.yml", "R2", "-vvv", rollback_db_login=db_login, **notices)
     assert code == 0, out[-3000:]
+    assert "NOT SENT" in out and "engineering mail" in out and "support mail" in out
+    for leak in ("relay-Pa55-not-logged", "oncall@example.com", "support@example.com", "cto@example.com", "/hooks/"):
+        assert leak not in out, leak
+    ends = [p["json"]["event"] for p in received()["http"] if p["path"] == "/hooks/engineering"
+            and p["json"].get("rollback_id") == "R2"]
+    assert ends == ["end"], ends  # the killed run's decide sent no notice (it had none); the resume sends the end
     # The database phase runs again and finds the swap done: not restored twice.
     assert "was already restored by rollback R2" in out
     record = state(host, "R2")

@@ -193,3 +193,14 @@ def test_bad_audiences_are_refused_with_what_is_wrong(tmp_path, audiences_value,
     assert run.returncode != 0
     assert fragment in run.stdout, run.stdout
     assert not (tmp_path / "report").exists()
+
+
+def test_a_template_that_does_not_render_is_reported_and_the_run_goes_on(tmp_path, servers):
+    (tmp_path / "inventory").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "inventory" / "broken.md.j2").write_text("{{ no_such_variable.at_all }}\n")
+    own = {"engineering": {"mail_to": ["oncall@example.com"], "templates": {"end": "broken.md.j2"}}}
+    run = notify(tmp_path, servers, "end", own)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "WARNING: the 'end' notices of rollback 20261203T100000 were not all written or sent" in run.stdout
+    assert "Tell the audiences by hand." in run.stdout
+    assert received(servers)["mail"] == []
