@@ -37,8 +37,10 @@ FLAG = "/var/www/maintenance/on"
 PROGRAMS = ("web", "celery_worker", "celery_beat")
 # The rows a restore loses and the re-import brings back (the data-loss report's tables).
 LOSS_TABLES = ("auth_user", "course_catalog_podcast")
-# Tables a rollback rewrites on purpose: the bad migration's rows go, the search index is rebuilt.
-REWRITTEN = ("django_migrations", "search_searchdocument")
+# Tables a rollback rewrites on purpose: the bad migration's rows go, the search index is rebuilt,
+# and the sessions are the backup's (a login since the deployment is gone: that user logs in again;
+# django_session has no creation time to export by).
+REWRITTEN = ("django_migrations", "search_searchdocument", "django_session")
 ROW_COUNTS = ("SELECT table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', "
               "table_name), false, true, '')))[1]::text FROM information_schema.tables "
               "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
