@@ -42,7 +42,7 @@ _value:
   type: list
   elements: dict
   sample: [{"audience": "support", "channel": "webhook", "ok": false,
-            "error": "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111] Connection refused>"}]
+            "error": "Status code was -1 and not [200]: Request failed: Connection refused"}]
 '''
 
 import re

@@ -22,21 +22,12 @@ import stat
 from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import PostgresError, psycopg2, sql
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
-    SpecError, primary_key, table_exists)
+    SpecError, primary_key, table_columns, table_exists)
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_import import (
     existing_row, read_manifest, read_rows, verify_files)
 
 LOST_STATES = ("missing", "conflict")
 DEFAULT_USER_FIELDS = ["id", "username", "email"]
-
-
-def table_columns(cur, schema, table):
-    """Columns of a table from the catalog (information_schema shows only those the login may read)."""
-    cur.execute("SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                (schema, table))
-    return [r[0] for r in cur.fetchall()]
 
 
 def user_foreign_keys(cur, user_schema, user_table, user_pk):

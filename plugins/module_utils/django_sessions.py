@@ -23,7 +23,7 @@ import json
 import zlib
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import PostgresError, psycopg2, sql
-from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import table_exists
+from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import table_columns, table_exists
 
 # Django's SESSION_KEY: the session's user primary key, as a string.
 AUTH_USER_KEY = "_auth_user_id"
@@ -83,15 +83,6 @@ def trend(first, last):
     if last < first:
         return "falling"
     return "steady"
-
-
-def table_columns(cur, schema, table):
-    """Columns of a table from the catalog (information_schema shows only those the login may read)."""
-    cur.execute("SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                (schema, table))
-    return [r[0] for r in cur.fetchall()]
 
 
 def session_table(cur, schema, table, decode_users):

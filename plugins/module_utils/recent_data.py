@@ -148,6 +148,15 @@ def columns_of(cur, schema, table):
     return [r[0] for r in cur.fetchall()]
 
 
+def table_columns(cur, schema, table):
+    """Columns of a table from the catalog (information_schema shows only those the login may read)."""
+    cur.execute("SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                (schema, table))
+    return [r[0] for r in cur.fetchall()]
+
+
 def qualified(entry):
     return sql.SQL("{}.{}").format(sql.Identifier(entry["schema"]), sql.Identifier(entry["table"]))
 

@@ -437,6 +437,8 @@ def test_the_incident_report_has_the_runbooks_sections_in_order(host):
     assert re.search(r"^- \d\d:\d\d - Issues detected \(\d{4}-\d\d-\d\dT", text, re.M)
     assert "- [ ] Fix issue that caused rollback\n- [ ] Improve testing\n- [ ] Update rollback procedures\n" in text
     assert "- [x] Stakeholders notified at the start (4 audiences)" in text
+    status = host.file("%s/status_page.md" % REPORT_DIR).content_string
+    assert status.startswith("[RESOLVED] System Maintenance\n\nWe have restored normal operations")
 
 
 def test_the_users_affected_are_the_stacks_sessions_and_nobody_lost_data(host):

@@ -1,7 +1,6 @@
 """The incident report as HTML: the markdown subset, the escaping and the timeline chart, read back
 with html.parser; and the real report template rendered by ansible-playbook through the filter."""
 import json
-import os
 import re
 from html.parser import HTMLParser
 
