@@ -31,8 +31,10 @@ description:
   - A user's fields come from the live user table, or from the exported user row when the user's own row
     is lost (missing, or in conflict, when the live row with that id is someone else).
   - Nothing personal is returned or logged, only counts.
-  - Run it right after the re-import, before the application serves again. A row the application changes
-    after its re-import differs from its export and counts as a V(conflict).
+  - A row under its key with the creation time it was exported by (the manifest's C(timestamp_column)) is the
+    same row, changed since its re-import (a user who logged in again): recovered. Another creation time is
+    another row holding the key, a V(conflict). An export without C(timestamp_column) (made by an older
+    version) is compared on every column, so run it right after the re-import then.
   - Reads only the jsonl format of the export (the one M(runbooks.rollback.recent_data_import) re-imports).
 author:
   - runbooks.rollback developers (@runbooks)

@@ -71,7 +71,7 @@ def notify(tmp_path, servers, event, audiences, **extra):
     extra_vars = {"communicate_event": event, "communicate_record": record("code" if event == "failed" else None),
                   "communicate_dir": str(tmp_path / "report"), "communicate_audiences": audiences,
                   "rollback_mail_port": servers["smtp"] if servers else 1, "rollback_mail_host": "127.0.0.1",
-                  "rollback_mail_password": PASSWORD, "rollback_mail_username": "",
+                  "rollback_mail_password": "", "rollback_mail_username": "",
                   "rollback_notify_timeout": 5, "ansible_become_method": "su",
                   "communicate_failed_phase": "code" if event == "failed" else "",
                   "communicate_services_state": "The site shows the maintenance page." if event == "failed" else ""}
@@ -155,9 +155,12 @@ def test_a_receiver_that_is_down_or_refuses_is_reported_and_the_run_goes_on(tmp_
 
 def test_no_address_url_or_password_in_the_output_at_vvv(tmp_path, servers, monkeypatch):
     monkeypatch.setenv("ANSIBLE_VERBOSITY", "3")
-    run = notify(tmp_path, servers, "start", audiences(servers))
+    # A login the receiver (no AUTH) refuses: the mail tasks run with the password and the addresses.
+    run = notify(tmp_path, servers, "start", audiences(servers), rollback_mail_username="rollback",
+                 rollback_mail_password=PASSWORD)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert len(received(servers)["mail"]) == 2
+    assert len(received(servers)["http"]) == 2 and received(servers)["mail"] == []
+    assert "NOT SENT" in run.stdout and "engineering mail" in run.stdout
     out = run.stdout + run.stderr
     for secret in (SECRET_TOKEN, PASSWORD, "oncall@example.com", "eng-lead@example.com", "support@example.com"):
         assert secret not in out, secret
@@ -204,3 +207,11 @@ def test_a_template_that_does_not_render_is_reported_and_the_run_goes_on(tmp_pat
     assert "WARNING: the 'end' notices of rollback 20261203T100000 were not all written or sent" in run.stdout
     assert "Tell the audiences by hand." in run.stdout
     assert received(servers)["mail"] == []
+
+
+def test_a_relay_password_without_a_username_is_refused(tmp_path):
+    run = notify(tmp_path, None, "start", {"support": {"mail_to": ["support@example.com"]}},
+                 rollback_mail_password=PASSWORD)
+    assert run.returncode != 0
+    assert "rollback_mail_password is set without rollback_mail_username" in run.stdout
+    assert PASSWORD not in run.stdout
