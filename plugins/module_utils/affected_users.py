@@ -236,12 +236,21 @@ def find_affected(conn, src, user_schema, user_table, user_fields, user_columns)
                             "give the user table in user_table and user_schema"
                             % (user_name, "a primary key of %s" % ", ".join(user_pk) if user_pk else "no primary key"))
         user_pk = user_pk[0]
+        # The default fields are those of django.contrib.auth's user: a custom user model without
+        # one of them (no email) still gets its list, without it. Fields the operator named must exist.
+        given = user_fields is not None
+        user_fields = list(user_fields) if given else list(DEFAULT_USER_FIELDS)
         lacking = [f for f in user_fields if f not in user_cols and f not in ("id", user_pk)]
-        if lacking:
+        if lacking and given:
             raise SpecError("user_fields names column(s) the user table %s does not have: %s; it has: %s"
                             % (user_name, ", ".join(lacking), ", ".join(user_cols)))
+        user_fields = [f for f in user_fields if f not in lacking]
         discovered = user_foreign_keys(cur, user_schema, user_table, user_pk) if user_columns is None else {}
         mapping, warnings = resolve_user_columns(manifest, discovered, user_columns, user_name, user_pk)
+        if lacking:
+            warnings.append("the user table %s has no %s: the list of the affected users goes without it (to tell "
+                            "them, give user_fields naming the columns that hold how to reach them)"
+                            % (user_name, ", ".join(lacking)))
         found = Affected()
         for item in manifest["tables"]:
             check_table(cur, src, item, mapping, user_name, user_pk, found)

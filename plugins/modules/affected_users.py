@@ -32,7 +32,7 @@ description:
     is lost (missing, or in conflict, when the live row with that id is someone else).
   - Nothing personal is returned or logged, only counts.
   - A row under its key with the creation time it was exported by (the manifest's C(timestamp_column)) is the
-    same row, changed since its re-import (a user who logged in again): recovered. Another creation time is
+    same row, changed since its re-import (a user who logged in again), so it is recovered. Another creation time is
     another row holding the key, a V(conflict). An export without C(timestamp_column) (made by an older
     version) is compared on every column, so run it right after the re-import then.
   - Reads only the jsonl format of the export (the one M(runbooks.rollback.recent_data_import) re-imports).
@@ -64,9 +64,10 @@ options:
   user_fields:
     description:
       - Columns of O(user_table) written for each user. C(id) in the file is always the user's primary key.
+      - Unset, those of C(id), C(username) and C(email) the table has (a custom user model without C(email) gets
+        its list without it, and a warning). A column named here that the table lacks is refused.
     type: list
     elements: str
-    default: [id, username, email]
   user_columns:
     description:
       - For each exported table (C(table) or C(schema.table)), the column holding the id of the user its rows
@@ -157,7 +158,7 @@ user_columns:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.affected_users import (
-    DEFAULT_USER_FIELDS, check_dest, find_affected, same_file, write_file)
+    check_dest, find_affected, same_file, write_file)
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import (
     HAS_PSYCOPG2, PSYCOPG2_IMPORT_ERROR, PostgresError, connect, postgres_common_argument_spec, psycopg2)
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import SpecError
@@ -171,7 +172,7 @@ def argument_spec():
         dest=dict(type="path", required=True),
         user_table=dict(type="str", default="auth_user"),
         user_schema=dict(type="str", default="public"),
-        user_fields=dict(type="list", elements="str", default=list(DEFAULT_USER_FIELDS)),
+        user_fields=dict(type="list", elements="str"),
         user_columns=dict(type="dict"),
     )
     return spec

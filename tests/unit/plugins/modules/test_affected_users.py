@@ -327,3 +327,16 @@ def test_a_user_columns_table_not_in_the_export_is_a_warning(capsys, app, restor
     assert any("user_columns names table(s) not in the export, ignored: channels_post" in w
                for w in warning_messages(result))
     assert result["users_affected"] == 4
+
+
+def test_a_user_model_without_email_gets_its_list_without_it(capsys, app, restored, pg_conn, tmp_path):
+    # A custom user model without email: the default fields are those the table has, with a warning.
+    with pg_conn.cursor() as cur:
+        cur.execute("ALTER TABLE auth_user DROP COLUMN email")
+    dest = tmp_path / "a.json"
+    result, failed = affected(capsys, app, restored, dest)
+    assert not failed, result
+    assert result["users_affected"] == 4
+    assert any("has no email" in w for w in warning_messages(result)), result
+    users = read(dest)["users"]
+    assert [sorted(u) for u in users] == [["id", "rows", "username"]] * 4
