@@ -253,11 +253,15 @@ def before(host):
 
 def test_a_missing_backup_is_refused_before_anything_stops(host, before):
     lines = audit(host)
-    code, out = run(host, "rollback.yml", "F-missing", rollback_backup_file="/backups/postgresql/missing.dump")
+    # rollback_id '' as an AWX survey left blank sends it (an extra variable): decide names a new id
+    # and goes on to the checklist, which refuses the backup.
+    code, out = run(host, "rollback.yml", "", rollback_backup_file="/backups/postgresql/missing.dump")
     refused(host, before, code, out, "backup /backups/postgresql/missing.dump does not exist",
             "Nothing was stopped")
+    named = audit(host)[-1]["rollback_id"]
+    assert re.fullmatch(r"\d{8}T\d{6}", named), named
     # Refused by the checklist: in the audit log, with the reason and the decision that allowed it.
-    line = assert_audited(host, lines, "F-missing", "refused", failed_phase="decide", check_mode=False,
+    line = assert_audited(host, lines, named, "refused", failed_phase="decide", check_mode=False,
                           environment="demo", from_commit=None)
     assert "missing.dump does not exist" in line["error"], line
     assert line["decision"]["rollback_allowed"] is True, line
@@ -666,11 +670,17 @@ def test_the_resumed_rollback_completes_restored_once_and_loses_no_row(host, bef
 
 def test_a_second_run_after_success_changes_nothing(host, before):
     done = snapshot(host)
-    code, out = run(host, "rollback.yml", "R1", rollback_build_ahead=False)
+    # With the stats AWX turns into artifacts: decide and report both publish rollback_id, once.
+    proc = subprocess.run(command(host, "rollback.yml", "R1", rollback_build_ahead=False), capture_output=True,
+                          text=True, check=False, timeout=1800, env=dict(PLAIN_OUTPUT, ANSIBLE_SHOW_CUSTOM_STATS="1"))
+    code, out = proc.returncode, proc.stdout + proc.stderr
     assert code == 0, out[-3000:]
     recap = re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", out, re.M)
     assert recap and all(changed == "0" for changed in recap), out[-2000:]
     assert snapshot(host) == done
+    stats = out[out.rindex("CUSTOM STATS"):]
+    published = re.findall(r"rollback_id[\"']?:\s*[\"']?([\w.-]+)", stats)
+    assert published and set(published) == {"R1"}, stats[:2000]
 
 
 def test_another_rollback_id_does_not_restore_again_over_the_restored_database(host, before):
