@@ -27,9 +27,23 @@ options:
     description: The rollback the databases belong to.
     type: str
     required: true
+  errors:
+    description:
+      - V(strict) fails the template on a name that cannot be made; V(return) returns C({"error": <why>})
+        instead, for a check that refuses with a message of its own (decide).
+    type: str
+    choices: [strict, return]
+    default: strict
 '''
 
 EXAMPLES = r'''
+- name: Refuse, before anything stops, a database name or id that cannot name them
+  ansible.builtin.assert:
+    that: names.error is not defined
+    fail_msg: "{{ names.error | default('') }} Nothing was stopped."
+  vars:
+    names: "{{ rollback_db_name | runbooks.rollback.rollback_db_names(rollback_id, errors='return') }}"
+
 - name: Drop the scratch database of rollback 20261124T1100
   community.postgresql.postgresql_db:
     name: "{{ (rollback_db_name | runbooks.rollback.rollback_db_names(rollback_id)).scratch }}"
@@ -41,6 +55,10 @@ _value:
   description: The names, each at most 63 characters (the filter refuses longer ones).
   type: dict
   contains:
+    error:
+      description: Why the names cannot be made (only with O(errors=return), and then the only key).
+      type: str
+      sample: "rollback_db_names: the database name 'open-discussions' must be a plain identifier ..."
     scratch:
       description: The database the backup is restored into, swapped in as the live one.
       type: str
@@ -60,8 +78,20 @@ MAX_IDENTIFIER = 63
 PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def rollback_db_names(db_name, rollback_id):
-    """{'scratch': <db>_rollback_<id>, 'kept': <db>_pre_rollback_<id>}."""
+def rollback_db_names(db_name, rollback_id, errors="strict"):
+    """{'scratch': <db>_rollback_<id>, 'kept': <db>_pre_rollback_<id>}; with errors='return',
+    {'error': why} instead of raising."""
+    if errors not in ("strict", "return"):
+        raise AnsibleFilterError("rollback_db_names: errors must be strict or return, not %r." % (errors,))
+    try:
+        return _names(db_name, rollback_id)
+    except AnsibleFilterError as exc:
+        if errors == "strict":
+            raise
+        return {"error": exc.message}
+
+
+def _names(db_name, rollback_id):
     db_name = "" if db_name is None else str(db_name)
     if not PLAIN.match(db_name):
         raise AnsibleFilterError(

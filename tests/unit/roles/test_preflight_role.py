@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
+
 from playbook_runner import run_playbook
 
 PLAYBOOK = """
@@ -138,3 +140,32 @@ def test_uncommitted_changes_are_refused_unless_discarding_them_is_allowed(tmp_p
     assert (repo / "manage.py").read_text() == "print('hot fix')\n"
     run = code_play(tmp_path, repo, preflight_code_target="v1.4.0", code_rollback_discard_local_changes=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- the database's names, whatever the restore mode ----------------------------------------------
+
+BACKUP_PLAYBOOK = """
+- name: Preflight of the database
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: runbooks.rollback.preflight
+      preflight_check_backup: true
+      preflight_check_code: false
+      preflight_become_user: ""
+"""
+
+
+@pytest.mark.parametrize("db_name, rollback_id, reason", [
+    ("open-discussions", "R1", "must be a plain identifier"),
+    ("open_discussions", "x" * 40, "longer than PostgreSQL's 63 characters"),
+])
+def test_a_database_name_or_id_the_restore_cannot_use_is_refused_in_decide(tmp_path, db_name, rollback_id, reason):
+    # Without the restore ahead too: before, the name was first made in the database phase, site down.
+    run = run_playbook(tmp_path, BACKUP_PLAYBOOK, {
+        "preflight_deployed_at": "2026-11-24T10:00:00Z", "rollback_environment": "staging",
+        "rollback_db_name": db_name, "rollback_id": rollback_id, "rollback_restore_ahead": False,
+        "rollback_backup_dir": str(tmp_path / "no-backups")})
+    assert run.returncode != 0
+    assert reason in run.stdout and "Nothing was stopped." in run.stdout, run.stdout[-3000:]
+    assert "Find and verify the pre-deployment backup]" not in run.stdout

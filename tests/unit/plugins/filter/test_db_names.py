@@ -33,3 +33,10 @@ def test_a_name_postgresql_would_truncate_is_refused():
     # 63 exactly is kept.
     db = "d" * (63 - len("_pre_rollback_R"))
     assert len(rollback_db_names(db, "R")["kept"]) == 63
+
+
+def test_errors_return_gives_the_reason_instead_of_failing_the_template():
+    assert list(rollback_db_names("open-discussions", "R1", errors="return")) == ["error"]
+    assert "plain identifier" in rollback_db_names("open-discussions", "R1", errors="return")["error"]
+    assert "longer than PostgreSQL's" in rollback_db_names("open_discussions", "x" * 40, errors="return")["error"]
+    assert rollback_db_names("app", "R1", errors="return")["kept"] == "app_pre_rollback_R1"
