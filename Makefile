@@ -14,6 +14,7 @@ STAMP := $(VENV)/.installed
 #   RB_HOST_IMAGE  the production-host image built from images/prod-host
 #   RB_SYSTEMD_IMAGE the systemd host image built from images/systemd-host
 #   RB_CA_BUNDLE   CA bundle mounted into containers for pip/npm (behind a TLS proxy)
+#   RB_TEST_JOBS   molecule scenarios `make test` runs at once (default 2; 1 streams their output)
 export RB_BASE_IMAGE ?= local/debian:bookworm
 export RB_HOST_IMAGE ?= local/runbooks-prod-host:bookworm
 export RB_SYSTEMD_IMAGE ?= local/runbooks-systemd-host:bookworm
@@ -38,8 +39,8 @@ demo: images ## Build a demo production host, break it with a bad deployment, ro
 demo-destroy: venv ## Remove the demo host
 	molecule destroy -s default
 
-test: lint sanity units build molecule ## Run every test: lint, sanity, unit tests, molecule scenarios
-	@echo "make test: all stages passed"
+test: images ## Run every test: lint, sanity, unit tests, molecule scenarios; prints each stage's time
+	$(VENV)/bin/python tools/test_stages.py
 
 host-deps: ## Install missing host packages (python3-venv, PostgreSQL 15 binaries, git, redis, chromium)
 	$(PYTHON) tools/host_deps.py $(PYTHON)

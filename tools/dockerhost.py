@@ -17,7 +17,9 @@ Options come from the environment so make, CI and molecule agree:
   RB_BASE_IMAGE  default local/debian:bookworm
   RB_HOST_IMAGE  default local/runbooks-prod-host:bookworm
   RB_SYSTEMD_IMAGE default local/runbooks-systemd-host:bookworm
-  RB_DEBIAN_MIRROR default http://deb.debian.org/debian
+  RB_DEBIAN_MIRROR default: the first Debian archive this machine's apt sources name (deb822
+                 /etc/apt/sources.list.d/*.sources, else one-line sources.list files), so
+                 debootstrap uses the mirror apt already reaches
   RB_CA_BUNDLE   CA bundle pip trusts while building the host image (poetry from PyPI),
                  default /etc/ssl/certs/ca-certificates.crt; absent: none
   DOCKER         docker client, default /usr/bin/docker (Debian's, matching dockerd)
@@ -37,7 +39,45 @@ WORK = Path(os.environ.get("RB_WORK", ROOT / ".work"))
 BASE_IMAGE = os.environ.get("RB_BASE_IMAGE", "local/debian:bookworm")
 HOST_IMAGE = os.environ.get("RB_HOST_IMAGE", "local/runbooks-prod-host:bookworm")
 SYSTEMD_IMAGE = os.environ.get("RB_SYSTEMD_IMAGE", "local/runbooks-systemd-host:bookworm")
-MIRROR = os.environ.get("RB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+APT_SOURCES = Path("/etc/apt")
+
+
+def apt_mirror(apt_dir: Path = APT_SOURCES) -> str | None:
+    """The first URI of a Debian archive (not its security archive) in the machine's apt sources:
+    deb822 ``*.sources`` files first, then one-line ``sources.list`` entries; None when none."""
+    for path in sorted((apt_dir / "sources.list.d").glob("*.sources")):
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for stanza in text.split("\n\n"):
+            fields = {}
+            for line in stanza.splitlines():
+                if line.strip().startswith("#") or ":" not in line:
+                    continue
+                key, _, value = line.partition(":")
+                fields[key.strip().lower()] = value.split()
+            if "deb" in fields.get("types", []) and fields.get("enabled", ["yes"])[0].lower() != "no":
+                suites = fields.get("suites", [])
+                for uri in fields.get("uris", []):
+                    if not any(suite.endswith("-security") for suite in suites):
+                        return uri.rstrip("/")
+    lists = [apt_dir / "sources.list"] + sorted((apt_dir / "sources.list.d").glob("*.list"))
+    for path in lists:
+        try:
+            lines = path.read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = line.split("#", 1)[0].split()
+            # deb [options] URI suite components...
+            words = [word for word in words if not (word.startswith("[") or word.endswith("]"))]
+            if len(words) >= 3 and words[0] == "deb" and not words[2].endswith("-security"):
+                return words[1].rstrip("/")
+    return None
+
+
+MIRROR = os.environ.get("RB_DEBIAN_MIRROR") or apt_mirror()
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CA_BUNDLE = os.environ.get("RB_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 
@@ -99,6 +139,9 @@ def base() -> None:
         return
     if not shutil.which("debootstrap"):
         apt_install("debootstrap")
+    if not MIRROR:
+        sys.exit("No Debian archive in this machine's apt sources (%s) to debootstrap from: set "
+                 "RB_DEBIAN_MIRROR to one (e.g. your Debian mirror's URL)." % (APT_SOURCES / "sources.list.d"))
     rootfs = tempfile.mkdtemp(prefix="rb-rootfs-", dir=WORK if WORK.exists() else None)
     try:
         say("debootstrap bookworm into %s (about a minute)" % rootfs)
