@@ -186,3 +186,53 @@ def test_ansible_builder_writes_a_build_context_with_the_collection(tmp_path):
     assert "/build/collections/runbooks-rollback-%s.tar.gz" % version in names
     assert {"community.general", "community.postgresql"} <= set(names)
     assert "psycopg2" in (context / "_build" / "requirements.txt").read_text()
+
+
+def awx_launch_defaults(spec):
+    """The extra variables AWX adds for the questions a launch leaves unanswered: each question's
+    default, when it passes the question's own validation (awx/main/models/mixins.py,
+    SurveyJobTemplateMixin._update_unified_job_kwargs and _survey_element_validation): a text
+    default within min/max is sent, even ''; a multiple-choice default that is not a choice is not."""
+    sent = {}
+    for question in spec["spec"]:
+        default = question.get("default")
+        if default is None:
+            continue
+        if question["type"] in ("text", "textarea", "password"):
+            low, high = question.get("min"), question.get("max")
+            if isinstance(default, str) and (low in ("", None) or len(default) >= int(low)) \
+                    and (high in ("", None) or len(default) <= int(high)):
+                sent[question["variable"]] = default
+        elif question["type"] == "multiplechoice":
+            if default in question["choices"]:
+                sent[question["variable"]] = default
+        elif question["type"] == "multiselect":
+            if isinstance(default, list) and all(value in question["choices"] for value in default):
+                sent[question["variable"]] = default
+        else:
+            sent[question["variable"]] = default
+    return sent
+
+
+def test_the_awx_emulation_sends_what_awx_sends():
+    spec = {"spec": [
+        {"variable": "a", "type": "text", "default": "", "min": 0, "max": 10},
+        {"variable": "b", "type": "text", "default": "", "min": 5, "max": 10},
+        {"variable": "c", "type": "multiplechoice", "default": "", "choices": ["x", "y"]},
+        {"variable": "d", "type": "multiplechoice", "default": "y", "choices": ["x", "y"]},
+        {"variable": "e", "type": "text"}]}
+    assert awx_launch_defaults(spec) == {"a": "", "d": "y"}
+
+
+@pytest.mark.parametrize("name", SURVEYS)
+def test_a_survey_left_blank_sends_nothing_the_inventory_sets(name):
+    # An extra variable beats the inventory: a choice left blank must not be sent, or the inventory's
+    # rollback_on_failure (inventories/staging: restore_services) is silently overridden.
+    sent = awx_launch_defaults(survey(name))
+    defaults = load_yaml("roles", "rollback", "defaults", "main.yml")
+    for variable, value in sent.items():
+        # Only a blank text, and only where blank is what the collection means by "not given".
+        assert value == "" and defaults.get(variable, "") in ("", []), (name, variable, value)
+    for variable in ("rollback_on_failure", "rollback_migration_policy", "rollback_celery_queue_policy",
+                     "rollback_code_method", "rollback_override"):
+        assert variable not in sent, (name, variable)
