@@ -321,7 +321,10 @@ def switch(path, journal, check_mode=False):
         tmp = "%s.rb-switch-%d" % (path, os.getpid())
         if os.path.lexists(tmp):
             os.unlink(tmp)
+        owner = os.lstat(path)
         os.symlink(release, tmp)
+        # The new link is the old one's owner's, as the deployment tool made it (not root's).
+        os.lchown(tmp, owner.st_uid, owner.st_gid)
         os.rename(tmp, path)
         sync_directory(os.path.dirname(path))
         record.update(switched_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), replaced=previous)

@@ -547,6 +547,15 @@ def test_releases_switch_points_current_at_the_release_by_a_rename(releases):
     assert os.path.isdir(releases["r1"]) and os.readlink(releases["path"]) == releases["r1"]
 
 
+@pytest.mark.skipif(not AS_ROOT, reason="giving a link another owner needs root")
+def test_the_switch_keeps_the_owner_of_the_current_link(releases):
+    os.lchown(releases["path"], *OWNER)
+    rprepare(releases, commit="v1")
+    rl.switch(releases["path"], releases["journal"])
+    st = os.lstat(releases["path"])
+    assert os.readlink(releases["path"]) == releases["r1"] and (st.st_uid, st.st_gid) == OWNER
+
+
 def test_releases_check_mode_switch_changes_nothing(releases):
     rprepare(releases, commit="v1")
     result = rl.switch(releases["path"], releases["journal"], check_mode=True)
