@@ -17,20 +17,34 @@ description:
   - V(in_place) - O(path) is the application's git checkout itself, with its virtualenv inside
     (C(/srv/app/.venv)). O(state=prepared) copies it (owners, modes and links kept, C(cp -a)) to
     C(<path>.rollback-<rollback_id>), where the rollback and the build then run. A virtualenv is not
-    relocatable (its scripts' shebangs and C(activate) hold its path), so O(state=relocated) rewrites the
-    copy's path to O(path) in the virtualenv's scripts, C(.pth), C(.egg-link) and C(direct_url.json) files.
+    relocatable (its scripts' shebangs, C(activate) and C(pyvenv.cfg) hold its path), so the copy's virtualenv is
+    rewritten to the copy's own path before the copy gets its name - C(pip) or C(poetry) run in the copy install
+    into the copy, never into the live checkout's virtualenv - and O(state=relocated) rewrites it to O(path) in
+    the virtualenv's C(pyvenv.cfg), scripts, C(.pth), C(.egg-link) and C(direct_url.json) files.
     O(state=switched) then exchanges the two directories with one C(renameat2(RENAME_EXCHANGE)) - there is no
     moment without a checkout at O(path), and every path the programs use (C(/srv/app/.venv/bin/gunicorn),
     C(directory=/srv/app)) is the rolled-back release's. The replaced checkout is kept as
     C(<path>.replaced-<rollback_id>).
   - V(releases) - O(path) is a symlink (C(current)) to a directory of a releases directory, the layout of
     Capistrano, ansistrano and Deployer. O(state=prepared) reuses the release that holds O(commit) (its
-    C(git rev-parse HEAD), else its C(REVISION) file), or copies the live release to
-    C(releases/rollback-<rollback_id>) to roll it back there. O(state=switched) points the symlink at it with
-    a new symlink renamed over the old one (atomic). Nothing is relocated.
+    C(git rev-parse HEAD), else its C(REVISION) file), or makes one - a copy of the live release, its virtualenv
+    rewritten to the new release's path - to roll it back there. A release made is named as the team's are -
+    the current UTC time when every release is named by a time (C(%Y%m%d%H%M%S), Capistrano; C(%Y%m%d%H%M%SZ),
+    ansistrano's default), later than the latest; the next number when all are numbers (Deployer); else
+    C(rollback-<rollback_id>). The name is recorded in O(journal) before the copy, so a resumed run reuses it.
+    O(state=relocated) refuses a release made here that still uses another release - a virtualenv file naming
+    one, or a symlink anywhere in it resolving into one (links into C(shared/) or out of the releases directory
+    are fine) - since pruning that release would break the site; a reused release is not changed, what it uses
+    is reported (RV(foreign), a warning). It also writes the made release's commit to its C(REVISION) file,
+    when the release has one. O(state=switched) points the symlink at the release with a new symlink (owned as
+    the old one) renamed over the old one (atomic).
+  - In both layouts O(state=prepared) records a fingerprint of the live release in O(journal) (every entry's
+    type, mode, owner, size, mtime and link target, from C(lstat); no content is read; C(__pycache__) is left
+    out, the serving interpreter writes there), and O(state=relocated) refuses, naming what changed, when the
+    build ahead changed the live release while the site served.
   - The prepared release is recorded in O(journal) with its inode, so a resumed run knows whether the switch
-    already happened, and O(state=absent) removes a prepared copy that was not switched to - never the live
-    release, never a reused one.
+    already happened, and O(state=absent) removes a release made for the rollback that was not switched to -
+    never the live release, never a reused one.
 author:
   - runbooks.rollback developers (@runbooks)
 options:
@@ -39,7 +53,9 @@ options:
     type: path
     required: true
   rollback_id:
-    description: The rollback's id; names the prepared copy.
+    description:
+      - The rollback's id; names the prepared copy (V(in_place); V(releases) when the releases follow no naming
+        this module knows) and the copy under way.
     type: str
     required: true
   journal:
@@ -50,9 +66,11 @@ options:
     required: true
   state:
     description:
-      - V(prepared) makes or finds the release, V(relocated) rewrites its virtualenv's path to O(path)
-        (V(in_place) only; nothing to do for V(releases)), V(switched) makes it the live one, V(absent) removes
-        a prepared copy that was not switched to.
+      - V(prepared) makes or finds the release.
+      - V(relocated), once the release is built, checks that the live release was not changed since V(prepared);
+        then V(in_place) rewrites the copy's virtualenv path to O(path), V(releases) checks that a release made for
+        the rollback uses no file of another release and makes its C(REVISION) name its commit.
+      - V(switched) makes it the live one, V(absent) removes a release made for the rollback that was not switched to.
     type: str
     choices: [prepared, relocated, switched, absent]
     default: prepared
@@ -67,7 +85,10 @@ options:
         (V(releases), O(state=prepared)). Without it a new release is always made.
     type: str
   virtualenv:
-    description: The virtualenv's directory, relative to the release (O(state=relocated)).
+    description:
+      - The virtualenv's directory, relative to the release (O(state=prepared) and O(state=relocated)).
+      - A release without it is fine for O(state=prepared) (the backend's install may create it); V(in_place)
+        O(state=relocated) refuses a release without it.
     type: str
     default: .venv
 extends_documentation_fragment:
@@ -95,7 +116,7 @@ EXAMPLES = r'''
     journal: /srv/.open-discussions.rollback-20261203T0712Z.json
   register: release
 
-- name: Point the copy's virtualenv at the checkout's path, once it is built
+- name: Once it is built, check the live checkout was not changed and point the copy's virtualenv at its path
   runbooks.rollback.app_release:
     path: /srv/open-discussions
     rollback_id: "20261203T0712Z"
@@ -109,7 +130,7 @@ EXAMPLES = r'''
     journal: /srv/.open-discussions.rollback-20261203T0712Z.json
     state: switched
 
-- name: Reuse the release of v1.4.0 under /srv/app/releases, or make one
+- name: Reuse the release of v1.4.0 under /srv/app/releases, or make one (its virtualenv its own)
   runbooks.rollback.app_release:
     path: /srv/app/current
     layout: releases
@@ -134,6 +155,12 @@ reused:
   returned: O(state=prepared)
   type: bool
   sample: false
+created:
+  description:
+    - The release was made for this rollback (a copy), so O(state=absent) may remove it; false for a reused release.
+  returned: O(state=prepared)
+  type: bool
+  sample: true
 previous:
   description: Where the replaced release is after the switch (V(in_place) - the kept checkout; V(releases) - the old target).
   returned: O(state=switched)
@@ -155,6 +182,20 @@ rewritten:
   type: list
   elements: str
   sample: [/srv/open-discussions.rollback-20261203T0712Z/.venv/bin/gunicorn]
+revision:
+  description:
+    - V(releases) - the commit written to the C(REVISION) file of the release made for the rollback; empty when
+      it has no such file or it already named the commit.
+  returned: O(state=relocated)
+  type: str
+  sample: 851981abf7bf0b5c4e0c4b0e8e9e6d1e0b0c6a3f
+foreign:
+  description:
+    - V(releases) - what in a reused release uses another release (a made release that does is refused).
+  returned: O(state=relocated)
+  type: list
+  elements: str
+  sample: [/srv/app/releases/20261120100000/public/static (a link to /srv/app/releases/20261101120000/public/static)]
 removed:
   description: What O(state=absent) removed.
   returned: O(state=absent)
@@ -166,7 +207,7 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.release import (
-    ReleaseError, drop, git_head, prepare, read_journal, relocate, switch)
+    ReleaseError, after_build, drop, git_head, prepare, switch)
 
 
 def main():
@@ -189,16 +230,13 @@ def main():
     try:
         if params["state"] == "prepared":
             result = prepare(module.run_command, path, params["rollback_id"], params["journal"], params["layout"],
-                             params["commit"], module.check_mode)
+                             params["commit"], module.check_mode, params["virtualenv"])
         elif params["state"] == "relocated":
-            record = read_journal(params["journal"])
-            if not record:
-                raise ReleaseError("No release was prepared for this rollback (%s is missing)." % params["journal"])
-            result = {"layout": record["layout"], "release": record["release"], "rewritten": []}
-            # In check mode the copy may not exist (prepare made none): nothing to say then.
-            if record["layout"] == "in_place" and not (module.check_mode and record.get("identity") is None):
-                result["rewritten"] = relocate(record["release"], path, params["virtualenv"], module.check_mode)
-            result["changed"] = bool(result["rewritten"])
+            result = after_build(module.run_command, path, params["journal"], params["virtualenv"], module.check_mode)
+            if result["foreign"]:
+                # Only a reused release (the team's own, left as it is) gets here with some.
+                module.warn("%s uses files of other releases; removing those would break it once it is live: %s"
+                            % (result["release"], ", ".join(result["foreign"][:10])))
         elif params["state"] == "switched":
             result = switch(path, params["journal"], module.check_mode)
             # The commit the programs will run (one round trip less while the site is down).

@@ -8,15 +8,17 @@ command as ``AnsibleModule.run_command`` would) and through the module's main().
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 
 from ansible_collections.runbooks.rollback.plugins.module_utils import release as rl
 from ansible_collections.runbooks.rollback.plugins.modules import app_release
-from module_runner import run_module
+from module_runner import run_module, warning_messages
 
 RID = "20261203T0712Z"
 AS_ROOT = os.geteuid() == 0
@@ -443,10 +445,9 @@ def test_drop_refuses_when_the_live_path_is_missing_mid_switch(checkout):
 
 # --- 5. the releases layout -------------------------------------------------------------------
 
-@pytest.fixture
-def releases(tmp_path):
-    """<root>/releases/{r1,r2}: r1 a checkout at A (tag v1), r2 at B; current -> releases/r2.
-    The repository also has C, a commit no release holds."""
+def make_releases(tmp_path, names=("r1", "r2")):
+    """<root>/releases/{<old>,<live>}: the first a checkout at A (tag v1), the second at B;
+    current -> releases/<live>. The repository also has C, a commit no release holds."""
     origin = tmp_path / "origin"
     origin.mkdir()
     git(origin, "init", "-q", "-b", "main")
@@ -455,14 +456,20 @@ def releases(tmp_path):
     c = commit(origin, "C", {"MARKER": "C\n"}, tag="v3")
     root = tmp_path / "srv" / "app"
     (root / "releases").mkdir(parents=True)
-    for name, sha in (("r1", a), ("r2", b)):
+    for name, sha in zip(names, (a, b)):
         subprocess.run(["git", "clone", "-q", str(origin), str(root / "releases" / name)], env=GIT_ENV, check=True)
         git(root / "releases" / name, "checkout", "-q", sha)
-    os.symlink("releases/r2", root / "current")
+    os.symlink("releases/" + names[1], root / "current")
     return {"root": str(root), "path": str(root / "current"), "dir": str(root / "releases"),
-            "r1": str(root / "releases" / "r1"), "r2": str(root / "releases" / "r2"),
+            "r1": str(root / "releases" / names[0]), "r2": str(root / "releases" / names[1]),
             "journal": str(tmp_path / "work" / RID / "release.json"), "A": a, "B": b, "C": c,
             "copy": str(root / "releases" / ("rollback-" + RID))}
+
+
+@pytest.fixture
+def releases(tmp_path):
+    """releases/{r1,r2}: r1 at A, r2 at B and live (see make_releases)."""
+    return make_releases(tmp_path)
 
 
 def rprepare(r, **kwargs):
@@ -545,6 +552,15 @@ def test_releases_switch_points_current_at_the_release_by_a_rename(releases):
     kept = rl.drop(releases["path"], releases["journal"])
     assert kept["kept"] == "live" and kept["removed"] == []
     assert os.path.isdir(releases["r1"]) and os.readlink(releases["path"]) == releases["r1"]
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="giving a link another owner needs root")
+def test_the_switch_keeps_the_owner_of_the_current_link(releases):
+    os.lchown(releases["path"], *OWNER)
+    rprepare(releases, commit="v1")
+    rl.switch(releases["path"], releases["journal"])
+    st = os.lstat(releases["path"])
+    assert os.readlink(releases["path"]) == releases["r1"] and (st.st_uid, st.st_gid) == OWNER
 
 
 def test_releases_check_mode_switch_changes_nothing(releases):
@@ -699,3 +715,252 @@ def test_the_module_names_the_journal_it_cannot_read(capsys, checkout):
     open(checkout["journal"], "w").write("garbage")
     result, failed = run_module(app_release, module_args(checkout, state="switched"), capsys)
     assert failed and checkout["journal"] in result["msg"], result
+
+
+# --- 8. the build ahead builds the release it prepared, never the live one ---------------------
+
+def live_venv(release, name="show-prefix"):
+    """A virtualenv in a live release with a console script as pip writes one: its shebang names
+    the virtualenv's python by the release's path."""
+    venv = os.path.join(release, ".venv")
+    subprocess.run(["python3", "-m", "venv", "--without-pip", venv], check=True)
+    script = os.path.join(venv, "bin", name)
+    with open(script, "w") as handle:
+        handle.write("#!%s/bin/python\nimport sys\nprint(sys.prefix)\n" % venv)
+    os.chmod(script, 0o755)
+    return script
+
+
+def prefix_of(script):
+    proc = subprocess.run([script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_in_place_prepare_points_the_copy_s_virtualenv_at_the_copy(checkout):
+    """pip run in the copy (``<copy>/.venv/bin/pip``) must install into the copy: before, the
+    copy's scripts ran the live checkout's interpreter."""
+    script = live_venv(checkout["path"])
+    live = tree(checkout["path"])
+    prepare(checkout)
+    copy_script = os.path.join(checkout["release"], ".venv", "bin", "show-prefix")
+    assert prefix_of(copy_script) == checkout["release"] + "/.venv"
+    for name in ("show-prefix", "activate"):
+        assert checkout["path"] + "/" not in open(os.path.join(checkout["release"], ".venv", "bin", name)).read()
+    assert checkout["path"] + "/" not in open(os.path.join(checkout["release"], ".venv", "pyvenv.cfg")).read()
+    assert prefix_of(script) == checkout["path"] + "/.venv"
+    assert tree(checkout["path"]) == live
+    # Relocated before the switch, the same script names the live path again (unchanged behaviour).
+    rl.relocate(checkout["release"], checkout["path"])
+    assert open(copy_script).readline() == "#!%s/.venv/bin/python\n" % checkout["path"]
+
+
+def test_releases_prepare_points_a_made_release_s_virtualenv_at_itself(releases):
+    script = live_venv(releases["r2"])
+    result = rprepare(releases, commit="v3")
+    assert result["created"] is True
+    copy_script = os.path.join(releases["copy"], ".venv", "bin", "show-prefix")
+    assert prefix_of(copy_script) == releases["copy"] + "/.venv"
+    assert releases["r2"] not in open(os.path.join(releases["copy"], ".venv", "pyvenv.cfg")).read()
+    assert prefix_of(script) == releases["r2"] + "/.venv"
+    # What the build checks afterwards finds nothing of r2 left in it.
+    result = rl.after_build(run_command, releases["path"], releases["journal"])
+    assert result["foreign"] == [] and result["changed"] is False
+
+
+def test_relocated_refuses_a_made_release_that_uses_another_release(capsys, releases):
+    shared = os.path.join(releases["root"], "shared", "log")
+    os.makedirs(shared)
+    rprepare(releases, commit="v3")
+    copy = releases["copy"]
+    os.symlink("../r1/MARKER", os.path.join(copy, "old-marker"))   # relative, into r1
+    os.makedirs(os.path.join(copy, "public"))
+    os.symlink(releases["r2"] + "/static", os.path.join(copy, "public", "static"))  # absolute, dangling, into r2
+    os.symlink(shared, os.path.join(copy, "log"))  # shared/: fine
+    os.symlink("../MARKER", os.path.join(copy, "public", "marker"))  # its own: fine
+    venv = os.path.join(copy, ".venv")
+    subprocess.run(["python3", "-m", "venv", "--without-pip", venv], check=True)
+    lib = os.path.join(venv, "lib")
+    pth = os.path.join(lib, os.listdir(lib)[0], "site-packages", "app.pth")
+    open(pth, "w").write(releases["r1"] + "/src\n")
+    result, failed = run_module(app_release, module_args(releases, state="relocated"), capsys)
+    assert failed, result
+    message = result["msg"]
+    assert "still uses files of other releases (3)" in message and "routine pruning" in message, message
+    assert os.path.join(copy, "old-marker") in message and os.path.join(copy, "public", "static") in message
+    assert pth + " (names r1)" in message
+    assert os.path.join(copy, "log") not in message and os.path.join(copy, "public", "marker") not in message
+    assert os.readlink(releases["path"]) == "releases/r2"
+
+
+def test_relocated_reports_but_leaves_a_reused_release_that_uses_another(capsys, releases):
+    os.symlink(releases["r2"] + "/MARKER", os.path.join(releases["r1"], "newer-marker"))
+    open(os.path.join(releases["r1"], "REVISION"), "w").write("0" * 40 + "\n")
+    result, failed = run_module(app_release, module_args(releases, commit="v1"), capsys)
+    assert not failed and result["reused"] is True and "live_fingerprint" not in result, result
+    result, failed = run_module(app_release, module_args(releases, state="relocated"), capsys)
+    assert not failed and result["changed"] is False and result["revision"] == "", result
+    assert result["foreign"] == ["%s/newer-marker (a link to %s/MARKER)" % (releases["r1"], releases["r2"])]
+    assert any("newer-marker" in text for text in warning_messages(result)), result
+    assert open(os.path.join(releases["r1"], "REVISION")).read() == "0" * 40 + "\n"  # the team's: not changed
+
+
+def test_relocated_makes_the_revision_of_a_made_release_name_its_commit(releases):
+    revision = os.path.join(releases["r2"], "REVISION")
+    open(revision, "w").write(releases["B"] + "\n")
+    os.chmod(revision, 0o640)
+    if AS_ROOT:
+        os.chown(revision, *OWNER)
+    rprepare(releases, commit="v3")
+    git(releases["copy"], "checkout", "-q", releases["C"])  # what code_rollback does there
+    made = os.path.join(releases["copy"], "REVISION")
+    assert open(made).read() == releases["B"] + "\n"
+    result = rl.after_build(run_command, releases["path"], releases["journal"])
+    assert result["revision"] == releases["C"] and result["changed"] is True
+    assert open(made).read() == releases["C"] + "\n"
+    st = os.stat(made)
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    if AS_ROOT:
+        assert (st.st_uid, st.st_gid) == OWNER
+    assert open(revision).read() == releases["B"] + "\n"
+    assert not [n for n in os.listdir(releases["copy"]) if n.startswith("REVISION.")]
+    assert rl.git_head(run_command, releases["copy"]) == releases["C"]
+    again = rl.after_build(run_command, releases["path"], releases["journal"])
+    assert again["revision"] == "" and again["changed"] is False
+
+
+def test_relocated_writes_no_revision_where_the_layout_has_none(releases):
+    rprepare(releases, commit="v3")
+    assert rl.after_build(run_command, releases["path"], releases["journal"])["revision"] == ""
+    assert not os.path.lexists(os.path.join(releases["copy"], "REVISION"))
+
+
+def utc_now():
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime())
+
+
+@pytest.mark.parametrize("names, pattern", [
+    (("20250101120000", "20251120100000"), r"[0-9]{14}"),          # Capistrano
+    (("20250101120000Z", "20251120100000Z"), r"[0-9]{14}Z"),       # ansistrano's default
+    (("20250101120000", "20991231235959"), r"21000101000000"),     # later than the latest, even one ahead
+    (("7", "12"), r"13"),                                           # Deployer: numbers, not text
+    (("20250101120000Z", "20251120100000"), r"rollback-" + RID),   # mixed: not one style
+    (("v1.4.0", "v1.5.0"), r"rollback-" + RID),
+])
+def test_a_made_release_is_named_as_the_team_names_its_releases(tmp_path, names, pattern):
+    r = make_releases(tmp_path, names)
+    before = utc_now()
+    result = rprepare(r, commit="v3")
+    name = os.path.basename(result["release"])
+    assert re.fullmatch(pattern, name), name
+    if pattern in (r"[0-9]{14}", r"[0-9]{14}Z"):
+        assert before <= name[:14] <= utc_now()  # the current UTC time
+    assert result["created"] is True and json.load(open(r["journal"]))["created"] is True
+    assert sorted(os.listdir(r["dir"])) == sorted(list(names) + [name])
+    assert git(result["release"], "rev-parse", "HEAD") == r["B"]
+    # A made release is still this rollback's: drop removes it, and never a release of the team.
+    assert rl.drop(r["path"], r["journal"])["removed"] == [result["release"]]
+    assert sorted(os.listdir(r["dir"])) == sorted(names)
+
+
+def interrupted_after(command):
+    """A runner that runs each command, then stops the run (as a kill would) after ``command``."""
+    def runner(argv):
+        outcome = run_command(argv)
+        if argv[0] == command:
+            raise KeyboardInterrupt
+        return outcome
+    return runner
+
+
+def test_a_run_stopped_during_the_copy_reuses_the_name_and_leaves_no_orphan(tmp_path):
+    r = make_releases(tmp_path, ("20261101120000Z", "20261120100000Z"))
+    with pytest.raises(KeyboardInterrupt):
+        rl.prepare(interrupted_after("cp"), r["path"], RID, r["journal"], commit="v3")
+    record = json.load(open(r["journal"]))
+    name = os.path.basename(record["release"])
+    assert record["created"] is True and record["identity"] is None and re.fullmatch(r"[0-9]{14}Z", name)
+    assert not os.path.lexists(record["release"]) and os.path.isdir(record["partial"])
+    # A later release, deployed meanwhile, would give a new name a later time: the recorded one is kept.
+    os.makedirs(os.path.join(r["dir"], "20991231235959Z"))
+    result = rprepare(r, commit="v3")
+    assert result["release"] == record["release"] and result["changed"] is True
+    assert sorted(os.listdir(r["dir"])) == sorted(["20261101120000Z", "20261120100000Z", "20991231235959Z", name])
+
+    # Stopped after the copy was recorded, before its rename: the next run gives it its name.
+    os.rename(result["release"], record["partial"])
+    again = rprepare(r, commit="v3")
+    assert again["release"] == result["release"] and again["identity"] == result["identity"]
+    assert sorted(os.listdir(r["dir"])) == sorted(["20261101120000Z", "20261120100000Z", "20991231235959Z", name])
+    assert rl.drop(r["path"], r["journal"])["removed"] == [result["release"]]
+    assert sorted(os.listdir(r["dir"])) == ["20261101120000Z", "20261120100000Z", "20991231235959Z"]
+
+
+def test_drop_after_a_run_stopped_during_the_copy_removes_it(tmp_path):
+    r = make_releases(tmp_path, ("1", "2"))
+    with pytest.raises(KeyboardInterrupt):
+        rl.prepare(interrupted_after("cp"), r["path"], RID, r["journal"], commit="v3")
+    assert json.load(open(r["journal"]))["release"] == os.path.join(r["dir"], "3")
+    result = rl.drop(r["path"], r["journal"])
+    assert result["removed"] == [os.path.join(r["dir"], ".rollback-%s.partial" % RID)]
+    assert sorted(os.listdir(r["dir"])) == ["1", "2"] and not os.path.exists(r["journal"])
+
+
+def test_a_recorded_name_a_team_release_took_meanwhile_is_chosen_again(tmp_path):
+    r = make_releases(tmp_path, ("1", "2"))
+    with pytest.raises(KeyboardInterrupt):
+        rl.prepare(interrupted_after("cp"), r["path"], RID, r["journal"], commit="v3")
+    os.makedirs(os.path.join(r["dir"], "3", "theirs"))  # a deploy made release 3 before the resume
+    result = rprepare(r, commit="v3")
+    assert result["release"] == os.path.join(r["dir"], "4")
+    assert rl.drop(r["path"], r["journal"])["removed"] == [os.path.join(r["dir"], "4")]
+    assert sorted(os.listdir(r["dir"])) == ["1", "2", "3"] and os.listdir(os.path.join(r["dir"], "3")) == ["theirs"]
+
+
+def test_relocated_refuses_when_the_build_changed_the_live_release(capsys, releases):
+    live_venv(releases["r2"])
+    rprepare(releases, commit="v3")
+    lib = os.path.join(releases["r2"], ".venv", "lib")
+    site = os.path.join(lib, os.listdir(lib)[0], "site-packages")
+    # What a pip run on the live release's interpreter leaves: a package in its virtualenv...
+    os.makedirs(os.path.join(site, "django"))
+    open(os.path.join(site, "django", "__init__.py"), "w").write("VERSION = (3, 2)\n")
+    # ... and a file rewritten with the same size (its mtime tells).
+    marker = os.path.join(releases["r2"], "MARKER")
+    open(marker, "w").write("C\n")
+    # The serving interpreter's byte code is not the build's.
+    os.makedirs(os.path.join(releases["r2"], "__pycache__"))
+    open(os.path.join(releases["r2"], "__pycache__", "app.cpython-311.pyc"), "wb").write(b"\0")
+    result, failed = run_module(app_release, module_args(releases, state="relocated"), capsys)
+    assert failed, result
+    message = result["msg"]
+    assert "The build ahead changed the live release %s while the site served (3 paths" % releases["r2"] in message
+    assert "%s/django (new)" % site in message and "%s/django/__init__.py (new)" % site in message
+    assert "%s (changed)" % marker in message and "__pycache__" not in message
+    assert os.readlink(releases["path"]) == "releases/r2"
+
+
+def test_relocated_in_place_refuses_a_changed_live_checkout_before_rewriting_the_copy(checkout):
+    prepare(checkout)
+    venv = build_venv(checkout["release"])
+    before = open(venv["script"]).read()
+    os.utime(os.path.join(checkout["path"], "manage.py"), ns=(1, 1))
+    with pytest.raises(rl.ReleaseError, match=r"manage.py \(changed\)"):
+        rl.after_build(run_command, checkout["path"], checkout["journal"])
+    assert open(venv["script"]).read() == before
+    os.unlink(os.path.join(checkout["path"], "dangling"))
+    with pytest.raises(rl.ReleaseError) as info:
+        rl.after_build(run_command, checkout["path"], checkout["journal"])
+    assert "2 paths" in str(info.value) and os.path.join(checkout["path"], "dangling") + " (gone)" in str(info.value)
+
+
+def test_relocated_names_ten_changed_paths_and_how_many_more(checkout):
+    prepare(checkout)
+    build_venv(checkout["release"])
+    for number in range(12):
+        open(os.path.join(checkout["path"], "upload-%02d" % number), "w").close()
+    with pytest.raises(rl.ReleaseError) as info:
+        rl.after_build(run_command, checkout["path"], checkout["journal"])
+    message = str(info.value)
+    assert "(12 paths" in message and "upload-09 (new)" in message and "upload-10" not in message
+    assert "(and 2 more)" in message
