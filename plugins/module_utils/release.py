@@ -20,7 +20,7 @@ Two layouts:
   here is checked to use no file of another release (:func:`foreign_references`), and its
   ``REVISION`` names its commit.
 
-In both layouts the live release is fingerprinted (:func:`fingerprint`) when the release is
+In both layouts the live release's virtualenv is fingerprinted (:func:`fingerprint`) when the release is
 prepared and compared after the build: the build ahead must not have changed what the site serves.
 
 The prepared release is recognised by its inode, recorded in a journal file: a resumed switch
@@ -227,8 +227,12 @@ def prepare(run_command, path, rollback_id, journal, layout="auto", commit=None,
         return _result(record, changed=copied, live=live, reused_prepared=False)
     if adopted and os.path.isdir(os.path.join(release, venv)):
         _rewrite_venv(os.path.join(release, venv), spellings, release)
-    # Before the copy: the build ahead must leave the live release as it is now.
-    record["live_fingerprint"] = fingerprint(live)
+    # Before the copy: the build ahead must leave the live release's virtualenv as it is now (what a
+    # pip or poetry run through a copied script's shebang would change). Only the virtualenv: a site
+    # that writes into its own release (uploads, logs, a beat schedule) changes the rest as it serves.
+    live_venv = os.path.join(live, venv)
+    record["live_fingerprint"] = fingerprint(live_venv) if os.path.isdir(live_venv) else None
+    record["live_fingerprinted"] = live_venv
     # The name is recorded before the copy: a run stopped during it reuses it, and drop finds it.
     write_journal(journal, record)
     if copied:
@@ -530,16 +534,16 @@ def after_build(run_command, path, journal, venv=".venv", check_mode=False):
         raise ReleaseError("The release prepared ahead, %s, is gone or was replaced (journal %s): prepare it again."
                            % (release, journal))
     live = record.get("previous")
-    if record.get("live_fingerprint") and live:
-        changes = fingerprint_changes(live, record["live_fingerprint"])
+    checked = record.get("live_fingerprinted") or live
+    if record.get("live_fingerprint") and checked:
+        changes = fingerprint_changes(checked, record["live_fingerprint"])
         if changes:
             raise ReleaseError(
-                "The build ahead changed the live release %s while the site served (%d paths since the release "
-                "was prepared at %s): %s. Nothing was switched and the release built ahead is not used. The site "
-                "still runs from %s: check it (a package installed into its virtualenv, its static files) and "
-                "redeploy it if it is broken. If the site itself writes there (uploads, logs), move that out of the "
-                "release, or roll back with rollback_build_ahead=false."
-                % (live, len(changes), record.get("prepared_at"), _shown(changes), live))
+                "The build ahead changed the live release's virtualenv %s while the site served (%d paths since "
+                "the release was prepared at %s): %s. Nothing was switched and the release built ahead is not used. "
+                "The site still runs from %s: check it (a package installed or removed) and redeploy it if it is "
+                "broken."
+                % (checked, len(changes), record.get("prepared_at"), _shown(changes), live))
     if record["layout"] == "in_place":
         result["rewritten"] = relocate(release, path, venv, check_mode)
     else:

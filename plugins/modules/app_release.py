@@ -38,10 +38,11 @@ description:
     is reported (RV(foreign), a warning). It also writes the made release's commit to its C(REVISION) file,
     when the release has one. O(state=switched) points the symlink at the release with a new symlink (owned as
     the old one) renamed over the old one (atomic).
-  - In both layouts O(state=prepared) records a fingerprint of the live release in O(journal) (every entry's
+  - In both layouts O(state=prepared) records a fingerprint of the live release's virtualenv in O(journal) (every entry's
     type, mode, owner, size, mtime and link target, from C(lstat); no content is read; C(__pycache__) is left
     out, the serving interpreter writes there), and O(state=relocated) refuses, naming what changed, when the
-    build ahead changed the live release while the site served.
+    build ahead changed it while the site served. Only the virtualenv - what the site writes into its own
+    release as it serves (uploads, logs) is not the build's.
   - The prepared release is recorded in O(journal) with its inode, so a resumed run knows whether the switch
     already happened, and O(state=absent) removes a release made for the rollback that was not switched to -
     never the live release, never a reused one.

@@ -12,6 +12,7 @@ import re
 import os
 import stat
 import subprocess
+import sys
 import time
 
 import pytest
@@ -922,45 +923,65 @@ def test_relocated_refuses_when_the_build_changed_the_live_release(capsys, relea
     rprepare(releases, commit="v3")
     lib = os.path.join(releases["r2"], ".venv", "lib")
     site = os.path.join(lib, os.listdir(lib)[0], "site-packages")
-    # What a pip run on the live release's interpreter leaves: a package in its virtualenv...
+    # What a pip run on the live release's interpreter leaves: a package in its virtualenv.
     os.makedirs(os.path.join(site, "django"))
     open(os.path.join(site, "django", "__init__.py"), "w").write("VERSION = (3, 2)\n")
-    # ... and a file rewritten with the same size (its mtime tells).
-    marker = os.path.join(releases["r2"], "MARKER")
-    open(marker, "w").write("C\n")
-    # The serving interpreter's byte code is not the build's.
+    # What the site itself writes into its release as it serves is not the build's: an upload, a
+    # file rewritten, the serving interpreter's byte code.
+    open(os.path.join(releases["r2"], "MARKER"), "w").write("C\n")
+    os.makedirs(os.path.join(releases["r2"], "media"))
+    open(os.path.join(releases["r2"], "media", "avatar.png"), "wb").write(b"\0")
     os.makedirs(os.path.join(releases["r2"], "__pycache__"))
     open(os.path.join(releases["r2"], "__pycache__", "app.cpython-311.pyc"), "wb").write(b"\0")
     result, failed = run_module(app_release, module_args(releases, state="relocated"), capsys)
     assert failed, result
     message = result["msg"]
-    assert "The build ahead changed the live release %s while the site served (3 paths" % releases["r2"] in message
+    assert ("The build ahead changed the live release's virtualenv %s/.venv while the site served (2 paths"
+            % releases["r2"]) in message
     assert "%s/django (new)" % site in message and "%s/django/__init__.py (new)" % site in message
-    assert "%s (changed)" % marker in message and "__pycache__" not in message
+    assert "MARKER" not in message and "media" not in message and "__pycache__" not in message
     assert os.readlink(releases["path"]) == "releases/r2"
 
 
-def test_relocated_in_place_refuses_a_changed_live_checkout_before_rewriting_the_copy(checkout):
+def live_checkout_venv(checkout):
+    """A virtualenv in the live checkout, made before the release is prepared."""
+    venv = os.path.join(checkout["path"], ".venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    return venv
+
+
+def test_relocated_in_place_refuses_a_changed_live_virtualenv_before_rewriting_the_copy(checkout):
+    live = live_checkout_venv(checkout)
     prepare(checkout)
     venv = build_venv(checkout["release"])
     before = open(venv["script"]).read()
-    os.utime(os.path.join(checkout["path"], "manage.py"), ns=(1, 1))
-    with pytest.raises(rl.ReleaseError, match=r"manage.py \(changed\)"):
+    os.utime(os.path.join(live, "pyvenv.cfg"), ns=(1, 1))
+    with pytest.raises(rl.ReleaseError, match=r"pyvenv.cfg \(changed\)"):
         rl.after_build(run_command, checkout["path"], checkout["journal"])
     assert open(venv["script"]).read() == before
-    os.unlink(os.path.join(checkout["path"], "dangling"))
+    os.unlink(os.path.join(live, "bin", "python"))
     with pytest.raises(rl.ReleaseError) as info:
         rl.after_build(run_command, checkout["path"], checkout["journal"])
-    assert "2 paths" in str(info.value) and os.path.join(checkout["path"], "dangling") + " (gone)" in str(info.value)
+    assert "2 paths" in str(info.value) and os.path.join(live, "bin", "python") + " (gone)" in str(info.value)
+
+
+def test_what_the_site_writes_into_its_checkout_does_not_stop_the_build(checkout):
+    live_checkout_venv(checkout)
+    prepare(checkout)
+    build_venv(checkout["release"])
+    os.utime(os.path.join(checkout["path"], "manage.py"), ns=(1, 1))
+    open(os.path.join(checkout["path"], "celerybeat-schedule"), "w").write("x")
+    assert rl.after_build(run_command, checkout["path"], checkout["journal"])["rewritten"]
 
 
 def test_relocated_names_ten_changed_paths_and_how_many_more(checkout):
+    live = live_checkout_venv(checkout)
     prepare(checkout)
     build_venv(checkout["release"])
     for number in range(12):
-        open(os.path.join(checkout["path"], "upload-%02d" % number), "w").close()
+        open(os.path.join(live, "bin", "tool-%02d" % number), "w").close()
     with pytest.raises(rl.ReleaseError) as info:
         rl.after_build(run_command, checkout["path"], checkout["journal"])
     message = str(info.value)
-    assert "(12 paths" in message and "upload-09 (new)" in message and "upload-10" not in message
+    assert "(12 paths" in message and "tool-09 (new)" in message and "tool-10" not in message
     assert "(and 2 more)" in message
