@@ -60,6 +60,22 @@ def _where(role: str, entry: str, name: str) -> str:
     return "roles/%s/meta/argument_specs.yml %s: %s" % (role, entry, name)
 
 
+MISSING = object()
+
+
+def documented_defaults():
+    """(where, the spec's default, the value that runs or MISSING) of every option with a `default:`, and of
+    every sub-option of a dict option (decision_windows) whose value in defaults/main.yml is a dict."""
+    for role, entry, name, option, defaults in spec_options():
+        value = defaults.get(name, MISSING)
+        if "default" in option:
+            yield _where(role, entry, name), option["default"], value
+        if option.get("type") == "dict" and isinstance(value, dict):
+            for sub, sub_option in (option.get("options") or {}).items():
+                if "default" in sub_option:
+                    yield _where(role, entry, name + "." + sub), sub_option["default"], value.get(sub, MISSING)
+
+
 def test_same_compares_values_and_only_whitespace_loosely():
     assert same("{{ a if b\n  else c }}", "{{ a if b else c }}")
     assert same([{"table": "t", "label": "x"}], [{"label": "x", "table": "t"}])
@@ -70,25 +86,41 @@ def test_same_compares_values_and_only_whitespace_loosely():
 
 
 def test_the_walk_finds_every_entry_point_and_the_shared_options():
-    compared = {(role, entry, name) for role, entry, name, option, defaults in spec_options()
-                if "default" in option and name in defaults}
-    assert ("db_rollback", "main", "db_rollback_jobs") in compared
+    compared = {where for where, _spec, value in documented_defaults() if value is not MISSING}
+    assert _where("db_rollback", "main", "db_rollback_jobs") in compared
     # phase's entry points share their first options through a merge key (<<: *common).
-    assert {("phase", entry, "phase_state_dir") for entry in ("end", "start", "rescue", "run", "audit")} <= compared
-    assert ("release", "switch", "release_journal") in compared
+    entries = ("end", "start", "rescue", "run", "audit")
+    assert {_where("phase", entry, "phase_state_dir") for entry in entries} <= compared
+    assert _where("release", "switch", "release_journal") in compared
+    assert _where("decision", "main", "decision_windows.fix_forward_from") in compared
     assert len(compared) > 200
 
 
 def test_an_argument_spec_default_is_the_value_of_defaults_main():
-    drifted = ["%s: spec %r, defaults/main.yml %r" % (_where(role, entry, name), option["default"], defaults[name])
-               for role, entry, name, option, defaults in spec_options()
-               if "default" in option and name in defaults and not same(option["default"], defaults[name])]
+    drifted = ["%s: spec %r, defaults/main.yml %r" % (where, spec, value)
+               for where, spec, value in documented_defaults() if value is not MISSING and not same(spec, value)]
     assert not drifted, ("repeat the default of defaults/main.yml, or drop `default:` and say the default in the "
                          "description: %s" % drifted)
 
 
 def test_an_argument_spec_default_is_one_that_runs():
     # A spec default with no value in defaults/main.yml (nor in roles/rollback) is a default nothing gives.
-    unset = [_where(role, entry, name) for role, entry, name, option, defaults in spec_options()
-             if "default" in option and name not in defaults]
+    unset = [where for where, _spec, value in documented_defaults() if value is MISSING]
     assert not unset, "give these their default in the role's defaults/main.yml: %s" % unset
+
+
+def _description(option: dict) -> str:
+    description = option.get("description", "")
+    return " ".join(description) if isinstance(description, list) else str(description)
+
+
+def test_an_option_without_a_spec_default_says_its_default_in_the_description():
+    # The other half of the rule: a default that defaults/main.yml gives and the spec does not repeat is
+    # said in words ("by default ...", "Defaults to ..."); a required option's placeholder ("") is no default;
+    # a dict option documents its default through its sub-options' defaults.
+    silent = [_where(role, entry, name) for role, entry, name, option, defaults in spec_options()
+              if name in defaults and "default" not in option and not option.get("required")
+              and not re.search(r"\bdefault", _description(option), re.IGNORECASE)
+              and not (option.get("options") and all("default" in sub for sub in option["options"].values()))]
+    assert not silent, ("repeat the default of defaults/main.yml in `default:`, or say it in the description: %s"
+                        % silent)
