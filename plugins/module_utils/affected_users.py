@@ -19,7 +19,7 @@ import json
 import os
 import stat
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import AtomicFile
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import PostgresError, psycopg2, sql
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
     SpecError, primary_key, table_columns, table_exists)

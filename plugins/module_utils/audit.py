@@ -25,7 +25,7 @@ import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import ends_with_newline, sync_directory
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
 
 FORMAT_VERSION = 1

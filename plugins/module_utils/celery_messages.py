@@ -20,7 +20,7 @@ protocol 1 in the decoded body (JSON ``{"task", "id", "eta", ...}``). A message 
 has the task None: it counts as unknown, reported as ``UNREADABLE``.
 
 Everything here is pure except the save file's ``append_lines``, ``read_saved`` and ``write_new``
-(``sync_directory`` and ``ends_with_newline`` come from atomic_file, shared with the audit log).
+(``sync_directory`` and ``ends_with_newline`` come from private_file, shared with the audit log).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,7 +34,7 @@ import os
 import stat
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import ends_with_newline, sync_directory
 
 SEP = "\x06\x16"
 PRIORITIES = tuple(range(1, 10))

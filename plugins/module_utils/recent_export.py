@@ -14,7 +14,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import AtomicFile
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import sql
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
     SpecError, columns_of, primary_key, qualified, resolve, since_condition)

@@ -33,7 +33,7 @@ import shutil
 import stat
 import time
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import AtomicFile, sync_directory
 
 LAYOUTS = ("auto", "in_place", "releases")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")

@@ -265,7 +265,7 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import sync_directory
 from ansible_collections.runbooks.rollback.plugins.module_utils import celery_messages as cm
 from ansible_collections.runbooks.rollback.plugins.module_utils.redis_client import (
     Redis, RedisError, RedisReplyError, parse_url, redact)
