@@ -19,7 +19,7 @@ import json
 import os
 import stat
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import write_atomic
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import PostgresError, psycopg2, sql
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
     SpecError, primary_key, table_columns, table_exists)
@@ -294,10 +294,4 @@ def check_dest(dest):
 
 
 def write_file(dest, content):
-    out = AtomicFile(dest)
-    try:
-        out.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
-        out.commit(sync=True)
-    except Exception:
-        out.abort()
-        raise
+    write_atomic(dest, json.dumps(content, indent=2, sort_keys=True) + "\n")

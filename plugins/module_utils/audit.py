@@ -8,24 +8,22 @@ keeps it) and what the playbook knows, taking only the fields listed in ``FIELDS
 nothing else the record holds (passwords in a phase's details, events) can reach the log.
 Every string is cut to ``MAX_STRING`` characters.
 
-``append()`` writes it: the directory is created 0700 when missing, the file is opened
-O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW with mode 0600 (a symbolic link or anything but a
-regular file is refused, a mode wider than 0600 is tightened), the whole line is written
-with one ``os.write`` and synced. Earlier lines are never touched.
+``append()`` writes it through ``private_file.append_private``: the directory is created 0700
+when missing, the file 0600 (a symbolic link or anything but a regular file is refused, a mode
+wider than 0600 is tightened), the line is written and synced. Earlier lines are never touched.
 """
 
 from __future__ import absolute_import, division, print_function, annotations
 __metaclass__ = type
 
 import datetime
-import errno
 import hashlib
 import json
 import os
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import PrivateFileError, append_private
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat
 
 FORMAT_VERSION = 1
@@ -221,107 +219,27 @@ def _count_lines(path: str) -> int:
         os.close(fd)
 
 
-def _inspect(path: str) -> Optional[os.stat_result]:
-    """The existing log's lstat, None when there is none; refuses anything but a regular file."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise AuditError("cannot read the audit log %s: %s; check the directory's owner and mode "
-                         "(the user running the playbook, become: true)" % (path, exc.strerror or exc))
-    if stat.S_ISLNK(info.st_mode):
-        _refuse_link(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise AuditError("refusing to append to the audit log %s: it is not a regular file; move it "
-                         "away (the log is a plain file, created when missing) or pass another path" % path)
-    return info
-
-
-def _refuse_link(path: str) -> None:
-    try:
-        target = os.readlink(path)
-    except OSError:
-        target = "?"
-    raise AuditError("refusing to append to the audit log %s: it is a symbolic link (to %s), which "
-                     "could send the entry to another file; replace the link with the real file or "
-                     "pass its real path" % (path, target))
-
-
-def _mode_warning(path: str, mode: int, check_mode: bool) -> str:
-    return ("the audit log %s had mode %04o, readable or writable beyond its owner; %s to 0600"
-            % (path, mode, "it would be tightened" if check_mode else "it was tightened"))
-
-
 def append(path: str, data: bytes, check_mode: bool = False) -> Dict[str, Any]:
     """Append data (one line) to the log at path; return lines, tightened_from, created, warnings.
 
     In check mode nothing is created or changed: the same checks are made and the count
     of lines the log would have is returned.
     """
-    warnings = []  # type: List[str]
-    directory = os.path.dirname(path) or "."
-    info = _inspect(path)
-    tightened_from = None
-    if info is not None and stat.S_IMODE(info.st_mode) & ~0o600:
-        tightened_from = "%04o" % stat.S_IMODE(info.st_mode)
-        warnings.append(_mode_warning(path, stat.S_IMODE(info.st_mode), check_mode))
-    if info is not None and not ends_with_newline(path, info.st_size):
-        # An earlier write was cut (a full disk): end that line so this entry is a line of its own.
-        data = b"\n" + data
-        warnings.append("the last line of the audit log %s was not terminated (an earlier write was "
-                        "interrupted); a newline was added before this entry" % path)
+    try:
+        done = append_private(path, data, "the audit log %s" % path, check_mode=check_mode)
+    except PrivateFileError as exc:
+        raise AuditError(str(exc))
+    result = {"tightened_from": done["tightened_from"], "created": done["created"], "warnings": done["warnings"]}
     if check_mode:
-        lines = (_count_lines(path) if info is not None else 0) + data.count(b"\n")
-        return {"lines": lines, "tightened_from": tightened_from, "created": info is None,
-                "warnings": warnings}
-
+        result["lines"] = ((0 if done["created"] else _count_lines(path)) + data.count(b"\n")
+                           + (1 if done["ended_cut_line"] else 0))
+        return result
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-    except OSError as exc:
-        raise AuditError("cannot create the directory of the audit log %s: %s; create it (0700) for the "
-                         "user running the playbook or pass another path" % (directory, exc.strerror or exc))
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    try:
-        # O_NONBLOCK: a FIFO put at the path since the check must fail, not hang the run.
-        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            _refuse_link(path)
-        raise AuditError("cannot open the audit log %s for appending: %s; check its owner and mode (0600, "
-                         "the user running the playbook) and the directory's" % (path, exc.strerror or exc))
-    try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            raise AuditError("refusing to append to the audit log %s: it is not a regular file; move it "
-                             "away or pass another path" % path)
-        created = info is None
-        mode = stat.S_IMODE(opened.st_mode)
-        if mode != 0o600 and (created or mode & ~0o600):
-            # A new file: umask may have narrowed 0600. An old one: the check above, or a race.
-            if not created and tightened_from is None:
-                tightened_from = "%04o" % mode
-                warnings.append(_mode_warning(path, mode, False))
-            os.fchmod(fd, 0o600)
-        written = os.write(fd, data)
-        if written != len(data):
-            raise AuditError("only %d of the %d bytes of the audit entry were written to %s (is the disk "
-                             "full?); free space and run the audit task again" % (written, len(data), path))
-        os.fsync(fd)
-    except OSError as exc:
-        raise AuditError("cannot append to the audit log %s: %s; check the free space and the file's "
-                         "owner and mode (0600)" % (path, exc.strerror or exc))
-    finally:
-        os.close(fd)
-    if created:
-        sync_directory(directory)
-    try:
-        lines = _count_lines(path)
+        result["lines"] = _count_lines(path)
     except OSError as exc:
         raise AuditError("the entry was appended to %s but the log cannot be read back: %s"
                          % (path, exc.strerror or exc))
-    return {"lines": lines, "tightened_from": tightened_from, "created": created, "warnings": warnings}
+    return result
 
 
 def record_run(params: Dict[str, Any], now: datetime.datetime, check_mode: bool,

@@ -20,7 +20,7 @@ protocol 1 in the decoded body (JSON ``{"task", "id", "eta", ...}``). A message 
 has the task None: it counts as unknown, reported as ``UNREADABLE``.
 
 Everything here is pure except the save file's ``append_lines``, ``read_saved`` and ``write_new``
-(``sync_directory`` and ``ends_with_newline`` come from atomic_file, shared with the audit log).
+(written through ``private_file.append_private``, as the audit log is).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,7 +34,7 @@ import os
 import stat
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import ends_with_newline, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import PrivateFileError, append_private
 
 SEP = "\x06\x16"
 PRIORITIES = tuple(range(1, 10))
@@ -323,78 +323,25 @@ def _requeued_hint(path):
     return ""
 
 
-def _refuse_link(path):
-    # type: (str) -> None
-    raise SaveFileError("refusing to write the removed messages to %s: it is a symbolic link, which could send "
-                        "them to another file; pass the real path as save_to" % path)
-
-
 def append_lines(path, data):
     # type: (str, bytes) -> Dict[str, Any]
     """Append data to the save file and fsync it; {created, tightened_from, warnings}.
 
-    The directory is created 0700 when missing; the file is opened O_WRONLY|O_APPEND|O_CREAT|
-    O_NOFOLLOW with mode 0600 (a wider mode is tightened); a line an earlier write left cut is ended
-    first so the new lines stay lines of their own.
+    Through ``private_file.append_private``: the directory is created 0700 when missing, the file
+    0600 (a symbolic link or anything but a regular file is refused, a wider mode is tightened); a
+    line an earlier write left cut is ended first so the new lines stay lines of their own.
     """
-    warnings = []  # type: List[str]
-    directory = os.path.dirname(path) or "."
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-    except OSError as exc:
-        raise SaveFileError("cannot create the directory %s for save_to: %s; nothing was removed from redis: create "
-                            "it (0700) or pass another save_to" % (directory, exc.strerror or exc))
-    try:
-        created = not os.path.lexists(path)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            _refuse_link(path)
-        raise SaveFileError("cannot open %s (save_to) for appending: %s; nothing was removed from redis: check its "
-                            "owner and mode (0600) and the directory's" % (path, exc.strerror or exc))
-    tightened_from = None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SaveFileError("refusing to write to %s (save_to): it is not a regular file; nothing was removed "
-                                "from redis" % path)
-        mode = stat.S_IMODE(info.st_mode)
-        if mode != 0o600 and (created or mode & ~0o600):
-            if not created:
-                tightened_from = "%04o" % mode
-                warnings.append("%s had mode %04o, readable beyond its owner (it holds task arguments); it was "
-                                "tightened to 0600" % (path, mode))
-            os.fchmod(fd, 0o600)
-        if info.st_size and not ends_with_newline(path, info.st_size):
-            data = b"\n" + data
-            warnings.append("the last line of %s was cut (an earlier write was interrupted); a newline was added "
-                            "before the new lines" % path)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except OSError as exc:
-        raise SaveFileError("cannot write the removed messages to %s: %s; nothing was removed from redis: free space "
-                            "or pass another save_to" % (path, exc.strerror or exc))
-    finally:
-        os.close(fd)
-    if created:
-        sync_directory(directory)
-    return {"created": created, "tightened_from": tightened_from, "warnings": warnings}
+        done = append_private(path, data, "the save file %s (save_to)" % path)
+    except PrivateFileError as exc:
+        raise SaveFileError("%s; nothing was removed from redis" % exc)
+    return {"created": done["created"], "tightened_from": done["tightened_from"], "warnings": done["warnings"]}
 
 
 def write_new(path, data):
     # type: (str, bytes) -> None
     """Write a new 0600 file (O_EXCL): the lines of a requeue that stopped half-way, to run again."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    sync_directory(os.path.dirname(path) or ".")
+        append_private(path, data, "the save file %s" % path, exclusive=True)
+    except PrivateFileError as exc:
+        raise SaveFileError(str(exc))

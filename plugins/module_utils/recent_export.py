@@ -14,7 +14,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import AtomicFile, write_atomic
 from ansible_collections.runbooks.rollback.plugins.module_utils.postgres import sql
 from ansible_collections.runbooks.rollback.plugins.module_utils.recent_data import (
     SpecError, columns_of, primary_key, qualified, resolve, since_condition)
@@ -146,7 +146,6 @@ def export(conn, entries, since, fmt, dest, discover_columns=None, itersize=2000
 
 
 def write_manifest(dest, manifest):
-    out = AtomicFile(os.path.join(dest, "manifest.json"))
-    out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    out.commit()
-    return out.path
+    path = os.path.join(dest, "manifest.json")
+    write_atomic(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n", sync=False)
+    return path

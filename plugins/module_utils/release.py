@@ -44,7 +44,7 @@ import stat
 import time
 import zlib
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import AtomicFile, sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import private_directory, sync_directory, write_atomic
 
 LAYOUTS = ("auto", "in_place", "releases")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -109,16 +109,8 @@ def read_journal(journal):
 
 
 def write_journal(journal, record):
-    directory = os.path.dirname(journal)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    out = AtomicFile(journal)
-    try:
-        out.write(json.dumps(record, sort_keys=True) + "\n")
-        out.commit(sync=True)
-    except BaseException:
-        out.abort()
-        raise
+    private_directory(os.path.dirname(journal))
+    write_atomic(journal, json.dumps(record, sort_keys=True) + "\n")
 
 
 def git_head(run_command, directory):

@@ -16,9 +16,9 @@ import datetime
 import json
 import os
 import re
-import tempfile
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import private_directory, write_atomic
 from ansible_collections.runbooks.rollback.plugins.module_utils.timeutil import isoformat, parse_timestamp
 
 STATUSES = ("started", "completed", "failed", "reset")
@@ -170,24 +170,11 @@ def write(path: str, state: Dict[str, Any]) -> None:
     """Write atomically, 0600, creating the directory 0700 when missing."""
     directory = os.path.dirname(path)
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-        handle, tmp = tempfile.mkstemp(prefix=".state-", dir=directory)
+        private_directory(directory)
+        write_atomic(path, json.dumps(state, indent=2, sort_keys=True) + "\n", prefix=".state-")
     except OSError as exc:
         raise StateError("cannot write the rollback state in %s: %s; create it (0700) for the user "
-                         "running the playbook or pass state_dir" % (directory, exc))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(state, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+                         "running the playbook, free space in it, or pass state_dir" % (directory, exc))
 
 
 def restores_since(directory: str, since: datetime.datetime, exclude: str) -> List[Dict[str, Any]]:

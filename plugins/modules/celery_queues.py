@@ -265,7 +265,7 @@ import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runbooks.rollback.plugins.module_utils.atomic_file import sync_directory
+from ansible_collections.runbooks.rollback.plugins.module_utils.private_file import sync_directory
 from ansible_collections.runbooks.rollback.plugins.module_utils import celery_messages as cm
 from ansible_collections.runbooks.rollback.plugins.module_utils.redis_client import (
     Redis, RedisError, RedisReplyError, parse_url, redact)
@@ -599,9 +599,9 @@ def restore(params, check_mode, client, warnings):
             try:
                 cm.write_new(path, cm.serialize(rest))
                 left = "the %d not pushed are written to %s again: run the task again to push them" % (len(rest), path)
-            except OSError as write_exc:
+            except (OSError, cm.SaveFileError) as write_exc:
                 left = ("the %d not pushed could not be written to %s (%s): they are the lines %s of %s"
-                        % (len(rest), path, write_exc.strerror or write_exc,
+                        % (len(rest), path, write_exc,
                            ", ".join(str(i + 1) for i in sorted(i for _k, _v, i in pushes[done:])), renamed))
             raise CeleryQueuesError("%s; %d of the %d messages of %s were requeued (it is now %s); %s"
                                     % (exc, done, len(pushes), path, renamed, left))

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from ansible_collections.runbooks.rollback.plugins.module_utils import audit
+from ansible_collections.runbooks.rollback.plugins.module_utils import audit, private_file
 from ansible_collections.runbooks.rollback.plugins.module_utils import state as st
 from ansible_collections.runbooks.rollback.plugins.modules import rollback_audit
 from module_runner import run_module, warning_messages
@@ -175,7 +175,7 @@ def test_a_symlink_created_after_the_check_is_refused_by_o_nofollow(tmp_path, mo
     target = tmp_path / "elsewhere"
     target.write_text("x\n")
     link = tmp_path / "audit.jsonl"
-    monkeypatch.setattr(audit, "_inspect", lambda path: None)  # the race: nothing there at the check
+    monkeypatch.setattr(private_file, "_inspect", lambda *args: None)  # the race: nothing there at the check
     link.symlink_to(target)
     with pytest.raises(audit.AuditError, match="it is a symbolic link"):
         audit.append(str(link), b"{}\n")
