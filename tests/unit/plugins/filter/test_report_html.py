@@ -601,3 +601,20 @@ def test_a_rollback_in_the_live_checkout_names_its_branch_and_no_switch(reports)
     assert _item(code, "- Method: ") == (
         "- Method: reset to v1.4.0 in the live checkout on branch rollback/L3, rebuilt in place")
     assert not [line for line in code if "Switched" in line]
+
+
+def _build_line(markdown):
+    """The checklist's line of the build (it ends with Django's checks)."""
+    found = [line for line in _section(markdown, "## Final rollback checklist") if "Django checks pass" in line]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_checklist_names_only_the_build_that_ran(reports):
+    # rollback_build_frontend false, rollback_backend pip.
+    assert _build_line(reports["reused"]) == "- [x] Backend installed (pip), static collected, Django checks pass"
+    assert "Frontend" not in reports["reused"]
+    assert _build_line(reports["made"]) == (
+        "- [x] Frontend built, backend installed (poetry), static collected, Django checks pass")
+    # rollback_backend none: nothing installed.
+    assert _build_line(reports["code_only"]) == "- [x] Frontend built, static collected, Django checks pass"
