@@ -618,3 +618,14 @@ def test_the_checklist_names_only_the_build_that_ran(reports):
         "- [x] Frontend built, backend installed (poetry), static collected, Django checks pass")
     # rollback_backend none: nothing installed.
     assert _build_line(reports["code_only"]) == "- [x] Frontend built, static collected, Django checks pass"
+
+
+RELOGIN = ("- Logins: everyone who logged in since the deployment (2026-11-24T09:30:00Z) is logged out and has to log in "
+           "again: the restore brought back the backup's django_session table")
+
+
+def test_the_impact_says_who_logs_in_again_only_when_the_database_was_restored(reports):
+    assert RELOGIN in _section(reports["reused"], "## Impact")
+    assert RELOGIN in _section(reports["made"], "## Impact")
+    # Code only (scope code): the sessions are the ones the database holds.
+    assert not [line for line in reports["code_only"].splitlines() if "log in again" in line or "django_session" in line]
