@@ -476,3 +476,156 @@ def test_the_incident_report_template_through_ansible(tmp_path):
     # Symptoms nest under their item, as in the markdown.
     symptoms = [li for li in doc.find("ul").elements() if li.own_text().startswith("Symptoms")][0]
     assert symptoms.find("ul").find("li").own_text().startswith("500 errors on login")
+
+
+# ------------------------------------------------------------------------------------------------
+# What the report says happened, for the records of other layouts and scopes (one playbook renders them all)
+# ------------------------------------------------------------------------------------------------
+
+SHA_BAD, SHA_GOOD = "b" * 40, "a" * 40
+LIVE_RELEASE, OLD_RELEASE = "/srv/app/releases/20261124093000", "/srv/app/releases/20261120100000"
+
+
+def _phases(scope, code, build_ahead=None):
+    """A completed rollback's phases (the scope's), with the details the playbooks record."""
+    names = ["decide"] + (["build_ahead"] if build_ahead is not None else []) + ["stop"] + (
+        ["database"] if scope != "code" else []) + ["code"] + (["recover_data"] if scope != "code" else []) + ["start"]
+    phases = {}
+    for minute, name in enumerate(names):
+        phases[name] = {"status": "completed", "started_at": "2026-11-24T10:%02d:00Z" % (30 + minute),
+                        "ended_at": "2026-11-24T10:%02d:59Z" % (30 + minute), "details": {}}
+    phases["decide"]["details"] = {"deployed_at": "2026-11-24T09:30:00Z", "scope": scope,
+                                   "deployed_commit": SHA_BAD, "recommended_action": "roll back"}
+    phases["stop"]["details"] = {"maintenance_on_at": "2026-11-24T10:32:10Z"}
+    if "database" in phases:
+        phases["database"]["details"] = {"backup_file": "/var/backups/app.dump", "loss_total": 0, "loss_counts": {},
+                                         "export_dir": "/var/lib/rb/export", "dump_file": "/var/lib/rb/before.dump",
+                                         "kept_db": "app_pre_rollback"}
+    if build_ahead is not None:
+        phases["build_ahead"]["details"] = dict(build_ahead, commit_after=SHA_GOOD, hosts=["app1"])
+    phases["code"]["details"] = dict(code, method="reset", target="v1.4.0", commit_before=SHA_BAD,
+                                     commit_after=SHA_GOOD, hosts=["app1"])
+    return phases
+
+
+# The code phase records branch: rollback/<id> whatever happened; built_ahead, switched_to and replaced say the switch.
+SCENARIOS = {
+    # Releases layout, a release of releases/ already held v1.4.0: switched to as it was, no branch made.
+    "reused": dict(scope="full", variables={"rollback_build_frontend": False, "rollback_backend": "pip"},
+                   phases=_phases("full", {"branch": "rollback/L1", "built_ahead": True, "switched_to": OLD_RELEASE,
+                                           "replaced": LIVE_RELEASE},
+                                  {"layout": "releases", "release": OLD_RELEASE, "reused": True})),
+    # Releases layout, a release made for the rollback (a copy of the live one, rolled back there on its branch).
+    "made": dict(scope="full", variables={"rollback_build_frontend": True, "rollback_backend": "poetry"},
+                 phases=_phases("full", {"branch": "rollback/L2", "built_ahead": True,
+                                         "switched_to": "/srv/app/releases/20261124103500", "replaced": LIVE_RELEASE},
+                                {"layout": "releases", "release": "/srv/app/releases/20261124103500",
+                                 "reused": False})),
+    # Code only, rolled back and rebuilt in the live checkout (rollback_build_ahead=false), no backend to install.
+    "code_only": dict(scope="code", variables={"rollback_build_frontend": True, "rollback_backend": "none"},
+                      phases=_phases("code", {"branch": "rollback/L3", "built_ahead": False, "switched_to": None,
+                                              "replaced": None})),
+}
+
+SCENARIO_PLAYBOOK = """
+- name: The communicate role writes the incident report of each record
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Write the report of {{ scenario.key }}
+      ansible.builtin.include_role:
+        name: runbooks.rollback.communicate
+      vars:
+        communicate_record: "{{ scenario.value.record }}"
+        communicate_dir: "{{ scenario.value.dir }}"
+        communicate_local_dir: ""
+        rollback_build_frontend: "{{ scenario.value.variables.rollback_build_frontend }}"
+        rollback_backend: "{{ scenario.value.variables.rollback_backend }}"
+      loop: "{{ scenarios | dict2items }}"
+      loop_control:
+        loop_var: scenario
+"""
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """The markdown report of each of SCENARIOS, by name."""
+    from playbook_runner import run_playbook  # pylint: disable=import-outside-toplevel,import-error
+
+    tmp_path = tmp_path_factory.mktemp("scenarios")
+    scenarios = {}
+    for name, scenario in SCENARIOS.items():
+        record = {"rollback_id": "L-" + name, "order": list(scenario["phases"]), "phases": scenario["phases"],
+                  "created_at": "2026-11-24T10:30:00Z", "updated_at": "2026-11-24T10:40:00Z"}
+        scenarios[name] = {"record": record, "dir": str(tmp_path / name), "variables": scenario["variables"]}
+    done = run_playbook(tmp_path, SCENARIO_PLAYBOOK, {"scenarios": scenarios})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {name: (tmp_path / name / "incident_report.md").read_text() for name in SCENARIOS}
+
+
+def _section(markdown, heading):
+    """The lines of one section (## or ###) of the markdown, up to the next heading."""
+    lines = markdown.splitlines()
+    at = lines.index(heading)
+    end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    return [line for line in lines[at + 1:end] if line.strip()]
+
+
+def _item(lines, prefix):
+    found = [line for line in lines if line.startswith(prefix)]
+    assert len(found) == 1, (prefix, lines)
+    return found[0]
+
+
+def test_a_reused_release_is_named_with_its_layout_and_commit_and_no_branch(reports):
+    code = _section(reports["reused"], "### Code")
+    assert not [line for line in code if "branch" in line and "no branch made" not in line], code
+    assert _item(code, "- Method: ") == (
+        "- Method: switched to the release %s (releases layout), which already held v1.4.0: used as it was, "
+        "no reset or revert in it, no branch made" % OLD_RELEASE)
+    assert _item(code, "- Switched: ") == (
+        "- Switched: the live symlink points at %s (%s); it pointed at %s" % (OLD_RELEASE, SHA_GOOD[:12], LIVE_RELEASE))
+    assert _item(code, "- Commit after: ") == "- Commit after: " + SHA_GOOD
+
+
+def test_a_release_made_for_the_rollback_names_the_branch_made_in_it(reports):
+    code = _section(reports["made"], "### Code")
+    assert _item(code, "- Method: ") == (
+        "- Method: built ahead (releases layout) in /srv/app/releases/20261124103500, made for this rollback "
+        "(a copy of the live release): reset to v1.4.0 there on branch rollback/L2, then switched to")
+    assert _item(code, "- Switched: ").startswith("- Switched: the live symlink points at /srv/app/releases/20261124103500")
+
+
+def test_a_rollback_in_the_live_checkout_names_its_branch_and_no_switch(reports):
+    code = _section(reports["code_only"], "### Code")
+    assert _item(code, "- Method: ") == (
+        "- Method: reset to v1.4.0 in the live checkout on branch rollback/L3, rebuilt in place")
+    assert not [line for line in code if "Switched" in line]
+
+
+def _build_line(markdown):
+    """The checklist's line of the build (it ends with Django's checks)."""
+    found = [line for line in _section(markdown, "## Final rollback checklist") if "Django checks pass" in line]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_checklist_names_only_the_build_that_ran(reports):
+    # rollback_build_frontend false, rollback_backend pip.
+    assert _build_line(reports["reused"]) == "- [x] Backend installed (pip), static collected, Django checks pass"
+    assert "Frontend" not in reports["reused"]
+    assert _build_line(reports["made"]) == (
+        "- [x] Frontend built, backend installed (poetry), static collected, Django checks pass")
+    # rollback_backend none: nothing installed.
+    assert _build_line(reports["code_only"]) == "- [x] Frontend built, static collected, Django checks pass"
+
+
+RELOGIN = ("- Logins: everyone who logged in since the deployment (2026-11-24T09:30:00Z) is logged out and has to log in "
+           "again: the restore brought back the backup's django_session table")
+
+
+def test_the_impact_says_who_logs_in_again_only_when_the_database_was_restored(reports):
+    assert RELOGIN in _section(reports["reused"], "## Impact")
+    assert RELOGIN in _section(reports["made"], "## Impact")
+    # Code only (scope code): the sessions are the ones the database holds.
+    assert not [line for line in reports["code_only"].splitlines() if "log in again" in line or "django_session" in line]
