@@ -18,6 +18,9 @@ from ansible_collections.runbooks.rollback.plugins.module_utils.rollback_record 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.timezone.utc)
+# Still digging into record.phases, being changed by issue 35's other step: remove a file once it reads
+# through the filter (the test below fails when it no longer digs).
+PENDING = {"roles/phase/tasks/rescue.yml"}
 
 
 def at(seconds: int) -> datetime.datetime:
@@ -193,3 +196,49 @@ def test_decide_s_details_are_found_in_its_template():
     assert path == "playbooks/decide.yml"
     assert {"window", "symptoms", "scope", "started_at", "sessions"} <= set(keys)
 
+
+BIND = re.compile(r"^\s*(\w+):\s*\"\{\{\s*[\w.]+\s*\|\s*runbooks\.rollback\.rollback_phase\('(\w+)'\)\s*\}\}\"\s*$", re.M)
+DIRECT = re.compile(r"runbooks\.rollback\.rollback_phase\(('?)(\w+)\1\)\)\.(\w+)(?:\.(\w+))?")
+
+
+def reads() -> list[tuple[str, str, str, str | None]]:
+    """(file, phase, key, detail key or None) of every read through the filter in playbooks/ and roles/;
+    phase '*' for a phase named by a variable (phase_name)."""
+    found = []
+    for path in _yaml_files("playbooks", "roles"):
+        text = "\n".join(line for line in _read(path).splitlines() if not line.lstrip().startswith("#"))
+        bound = {}
+        for var, name in BIND.findall(text):
+            assert bound.setdefault(var, name) == name, "%s: %s names two phases; use two names" % (path, var)
+        for var, name in bound.items():
+            uses = re.findall(r"(?<![\w.])%s\.(\w+)(?:\.(\w+))?" % re.escape(var), text)
+            assert uses, "%s: %s is read nowhere" % (path, var)
+            found += [(path, name, key, detail if key == "details" else None) for key, detail in uses]
+        for quote, name, key, detail in DIRECT.findall(text):
+            found.append((path, name if quote else "*", key, detail if key == "details" else None))
+    return found
+
+
+def test_the_scan_finds_the_reads():
+    found = reads()
+    assert ("playbooks/start.yml", "build_ahead", "details", "migrated_db") in found
+    assert ("playbooks/verify.yml", "stop", "completed_at", None) in found
+    assert ("roles/communicate/tasks/facts.yml", "stop", "details", "maintenance_on_at") in found
+    assert ("roles/phase/tasks/start.yml", "*", "status", None) in found
+
+
+def test_every_key_read_through_the_filter_is_declared():
+    undeclared = []
+    for path, name, key, detail in reads():
+        if key not in PHASE_KEYS + ("details",):
+            undeclared.append("%s: %s.%s" % (path, name, key))
+        elif key == "details" and (detail is None or name == "*" or detail not in PHASE_DETAILS[name]):
+            undeclared.append("%s: %s.details.%s" % (path, name, detail))
+    assert not undeclared, "read only declared keys (plugins/module_utils/rollback_record.py): %s" % undeclared
+
+
+def test_no_playbook_or_role_digs_into_the_record_s_phases():
+    digs = re.compile(r"\.phases(\.|\[)")
+    found = {path for path in _yaml_files("playbooks", "roles") if digs.search(_read(path))}
+    assert found - PENDING == set(), "read the record through runbooks.rollback.rollback_phase"
+    assert PENDING <= found, "%s no longer digs: remove it from PENDING" % sorted(PENDING - found)
