@@ -36,8 +36,8 @@ PLAYBOOK = """
 
 
 def play(tmp_path):
-    run = run_playbook(tmp_path, PLAYBOOK, {"rollback_state_dir": str(tmp_path / "state"),
-                                           "rollback_environment": "staging", "rollback_id": "R1"})
+    extra = {"rollback_state_dir": str(tmp_path / "state"), "rollback_environment": "staging", "rollback_id": "R1"}
+    run = run_playbook(tmp_path, PLAYBOOK, extra)
     assert run.returncode == 0, run.stdout[-3000:]
     return json.loads(re.search(r"PHASE_RESULT=(.*?)\"?$", run.stdout, re.MULTILINE).group(1).replace('\\"', '"'))
 
