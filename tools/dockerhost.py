@@ -55,7 +55,7 @@ def apt_mirror(apt_dir: Path = APT_SOURCES) -> str | None:
             for line in stanza.splitlines():
                 if line.strip().startswith("#") or ":" not in line:
                     continue
-                key, _, value = line.partition(":")
+                key, value = line.split(":", 1)
                 fields[key.strip().lower()] = value.split()
             if "deb" in fields.get("types", []) and fields.get("enabled", ["yes"])[0].lower() != "no":
                 suites = fields.get("suites", [])

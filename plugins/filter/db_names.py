@@ -29,8 +29,8 @@ options:
     required: true
   errors:
     description:
-      - V(strict) fails the template on a name that cannot be made; V(return) returns C({"error": <why>})
-        instead, for a check that refuses with a message of its own (decide).
+      - 'V(strict) fails the template on a name that cannot be made; V(return) returns C({"error": <why>})
+        instead, for a check that refuses with a message of its own (decide).'
     type: str
     choices: [strict, return]
     default: strict
