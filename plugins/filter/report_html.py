@@ -62,8 +62,8 @@ EXAMPLES = r'''
     content: >-
       {{ lookup('ansible.builtin.template', 'incident_report.md.j2')
          | runbooks.rollback.report_html(timeline=communicate_timeline,
-                                          downtime_start=communicate_record.phases.stop.details.maintenance_on_at,
-                                          downtime_end=communicate_record.phases.start.ended_at) }}
+                                          downtime_start=communicate_downtime_window.start,
+                                          downtime_end=communicate_downtime_window.end) }}
 '''
 
 RETURN = r'''
