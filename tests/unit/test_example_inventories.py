@@ -1,13 +1,17 @@
 """The example inventories (inventories/examples/<shape>, one per layout the README's "Your layout"
-names) are valid input: each sets its shape's variables, and every rollback_* value it gives
-passes the validation decide runs (playbooks/vars/operator_variables.yml) before anything stops."""
+names) are valid input: each sets its shape's variables, every rollback_* value it gives passes the
+validation decide runs (playbooks/vars/operator_variables.yml) before anything stops, and each of
+their app and worker hosts (those of prod, staging and demo too) scans the logs of its own programs."""
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from playbook_runner import run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "inventories", "examples")
@@ -56,3 +60,59 @@ def test_the_managed_postgres_example_logs_in_over_tls_with_a_vaulted_password()
     assert login["login_host"] and login["login_user"]
     assert login["login_password"] == "{{ vault_rollback_db_password }}"
     assert login["ssl_mode"] in ("require", "verify-ca", "verify-full")
+
+
+# Every inventory: the examples, and those of the environments (prod and staging put web and workers on
+# separate hosts, the demo one host in every group).
+INVENTORIES = ["examples/%s" % shape for shape in sorted(SHAPES)] + ["prod", "staging", "demo"]
+# Each app and worker host: the programs it runs (the phase role's phase_host_programs) and the logs its
+# verify phase scans (the verify role's verify_log_files), from the inventory and the roles' defaults.
+HOST_LOGS_PLAYBOOK = """
+- name: The programs and the logs of each app and worker host
+  hosts: app:worker
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Read the phase and verify roles' defaults
+      ansible.builtin.include_vars:
+        file: "{{ item }}"
+      loop: ["%s", "%s"]
+    - name: Say them
+      ansible.builtin.debug:
+        msg: "HOST {{ {'host': inventory_hostname, 'programs': phase_host_programs, 'logs': verify_log_files} | to_json }}"
+""" % (os.path.join(ROOT, "roles", "phase", "defaults", "main.yml"), os.path.join(ROOT, "roles", "verify", "defaults", "main.yml"))
+
+
+def _stem(name: str) -> str:
+    """A program or a log by its name alone: celery-worker.service, celery_worker and celery-worker.log alike."""
+    name = os.path.basename(name)
+    name = re.sub(r"\.(service|log)$", "", name)
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def host_logs(tmp_path, inventory: str) -> dict:
+    run = run_playbook(tmp_path, HOST_LOGS_PLAYBOOK, {}, inventory=os.path.join(ROOT, "inventories", inventory))
+    assert run.returncode == 0, run.stdout + run.stderr
+    said = [json.loads(json.loads(found)[len("HOST "):])
+            for found in re.findall(r'"msg": ("HOST .*")\n', run.stdout)]
+    return {entry["host"]: entry for entry in said}
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES)
+def test_each_host_scans_the_logs_of_its_own_programs(tmp_path, inventory):
+    # With web and workers on separate hosts, a worker's log listed for an app host fails its verify phase
+    # after the site is back (issue 37): each host scans one log per program it runs, no other.
+    hosts = host_logs(tmp_path, inventory)
+    groups = _load(ROOT, "inventories", inventory, "hosts.yml")["all"]["children"]
+    assert set(hosts) == set(groups["app"]["hosts"]) | set(groups["worker"]["hosts"])
+    for host, entry in hosts.items():
+        assert entry["programs"], (inventory, host)
+        assert len(entry["logs"]) == len(set(entry["logs"])), (inventory, host, entry["logs"])
+        assert sorted(map(_stem, entry["logs"])) == sorted(map(_stem, entry["programs"])), (inventory, host, entry)
+
+
+def test_an_app_only_host_of_a_split_inventory_scans_no_worker_log(tmp_path):
+    hosts = host_logs(tmp_path, "examples/systemd")
+    assert hosts["web1.example.com"]["logs"] == ["/var/log/open-discussions/web.log"]
+    assert hosts["worker1.example.com"]["logs"] == ["/var/log/open-discussions/celery-worker.log",
+                                                    "/var/log/open-discussions/celery-beat.log"]
