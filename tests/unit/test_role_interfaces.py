@@ -13,7 +13,7 @@ PREFIX = "runbooks.rollback."
 # The result facts the roles publish (documented in docs/reference.md, "Results").
 RESULTS = {"db_rollback_result", "preflight_result", "code_rollback_result", "app_rebuild_result",
            "verify_result", "data_recovery_result", "monitoring_result", "decision_result", "celery_result",
-           "release_result", "communicate_result"}
+           "release_result", "communicate_result", "services_result"}
 
 
 def _load(*parts):

@@ -50,6 +50,11 @@ PLAYBOOK = """
         phase_name: "{{ failing_phase }}"
         phase_on_failure: keep_maintenance
         phase_steps:
+          # As the stop phase does it; rollback_maintenance_mode none: only services_result says so.
+          - name: Turn maintenance mode on
+            role: runbooks.rollback.services
+            tasks_from: maintenance_on
+            hosts: "{{ groups['lb'] if reach_maintenance | bool else [] }}"
           - name: Fail on the lb host
             role: test_steps
             tasks_from: fail
@@ -57,7 +62,7 @@ PLAYBOOK = """
 """
 
 
-def play(tmp_path, monkeypatch, rollback_id, failing_phase, interrupted_switch=False):
+def play(tmp_path, monkeypatch, rollback_id, failing_phase, interrupted_switch=False, reach_maintenance=False):
     monkeypatch.setenv("ANSIBLE_ROLES_PATH", HERE)
     app = tmp_path / "srv" / "app"
     app.mkdir(parents=True)
@@ -68,6 +73,7 @@ def play(tmp_path, monkeypatch, rollback_id, failing_phase, interrupted_switch=F
         "rollback_id": rollback_id, "rollback_environment": "staging", "rollback_state_dir": str(tmp_path / "state"),
         "rollback_app_dir": str(app), "rollback_audit_log": str(tmp_path / "state" / "audit.jsonl"),
         "failing_phase": failing_phase, "interrupted_switch": interrupted_switch,
+        "reach_maintenance": reach_maintenance, "rollback_maintenance_mode": "none",
     }, inventory=str(inventory))
     out = run.stdout + run.stderr
     (tmp_path / "run.log").write_text(out)
@@ -118,3 +124,10 @@ def test_a_release_that_cannot_be_removed_is_said_and_the_rescue_goes_on_on_ever
     assert "Completed phases: none." in out
     # One host's failed undo did not take the other host out of the rescue.
     assert "audit.yml for h1, h2" in out, out[-6000:]
+
+
+def test_failing_in_the_stop_phase_after_the_maintenance_page_says_it_stays_on(tmp_path, monkeypatch):
+    # The services role's result (services_result.maintenance_on_at on the lb host) tells the rescue.
+    out, _record, _app = play(tmp_path, monkeypatch, "RB4", "stop", reach_maintenance=True)
+    assert "The services stay STOPPED with the maintenance page on (rollback_on_failure=keep_maintenance)." in out
+    assert "The site still serves" not in out
