@@ -108,6 +108,14 @@ def read_journal(journal):
         raise ReleaseError("%s is not a journal this module wrote (not JSON): move it away and run again." % journal)
 
 
+def journal_release(journal):
+    """The release ``journal`` records, or None (no journal, none recorded, or not a journal)."""
+    try:
+        return (read_journal(journal) or {}).get("release")
+    except ReleaseError:
+        return None
+
+
 def write_journal(journal, record):
     private_directory(os.path.dirname(journal))
     write_atomic(journal, json.dumps(record, sort_keys=True) + "\n")

@@ -147,8 +147,11 @@ layout:
   type: str
   sample: in_place
 release:
-  description: The prepared release's directory (before the switch; for V(in_place) its content is at O(path) after).
-  returned: success
+  description:
+    - The prepared release's directory (before the switch; for V(in_place) its content is at O(path) after).
+    - When O(state=absent) fails, the release the journal records (what is left to remove by hand); null when the
+      journal records none or cannot be read.
+  returned: success, and on failure of O(state=absent)
   type: str
   sample: /srv/open-discussions.rollback-20261203T0712Z
 reused:
@@ -208,7 +211,14 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runbooks.rollback.plugins.module_utils.release import (
-    ReleaseError, after_build, drop, git_head, prepare, switch)
+    ReleaseError, after_build, drop, git_head, journal_release, prepare, switch)
+
+
+def left_behind(params):
+    """A removal that failed names the release its journal records: what is left to remove by hand."""
+    if params["state"] != "absent":
+        return {}
+    return {"release": journal_release(params["journal"])}
 
 
 def main():
@@ -245,9 +255,9 @@ def main():
         else:
             result = drop(path, params["journal"], module.check_mode)
     except ReleaseError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), **left_behind(params))
     except (IOError, OSError) as exc:
-        module.fail_json(msg="%s: %s (%s)" % (params["state"], exc, getattr(exc, "filename", "")))
+        module.fail_json(msg="%s: %s (%s)" % (params["state"], exc, getattr(exc, "filename", "")), **left_behind(params))
     module.exit_json(**result)
 
 

@@ -13,7 +13,7 @@ PREFIX = "runbooks.rollback."
 # The result facts the roles publish (documented in docs/reference.md, "Results").
 RESULTS = {"db_rollback_result", "preflight_result", "code_rollback_result", "app_rebuild_result",
            "verify_result", "data_recovery_result", "monitoring_result", "decision_result", "celery_result",
-           "release_result", "communicate_result"}
+           "release_result", "communicate_result", "services_result"}
 
 
 def _load(*parts):
@@ -92,14 +92,124 @@ def test_the_phase_titles_are_numbered_in_the_order_they_run():
     assert [int(number) for number in titles] == list(range(12))
 
 
-def test_playbooks_read_other_hosts_only_through_declared_results():
+# Keys whose value is a Jinja expression without braces.
+CONDITIONALS = {"when", "that", "failed_when", "changed_when", "until"}
+ROLES = sorted(os.listdir(os.path.join(ROOT, "roles")), key=len, reverse=True)
+# Another host's facts: hostvars[h].x, hostvars[h]['x'], hostvars[h].get('x'), map('extract', hostvars, 'x').
+HOSTVARS = re.compile(r"hostvars\[(?:[^\[\]]|\[[^\[\]]*\])+\](?:\.get\(['\"](\w+)['\"]|\[['\"](\w+)['\"]\]|\.(\w+))"
+                      r"|map\(\s*'extract',\s*hostvars,\s*'(\w+)'\s*\)")
+# map('extract', hostvars) gives every host's facts: the filters after it read them by name until a
+# map(attribute=...) picks one (its first segment), e.g. | selectattr('x', 'defined') | map(attribute='x').
+EXTRACT = re.compile(r"map\(\s*'extract',\s*hostvars\s*\)")
+CHAIN = re.compile(r"\s*\|\s*(selectattr|rejectattr|map)\(\s*(?:attribute=)?'([\w.]+)'[^|]*")
+BRACES = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.DOTALL)
+
+
+def _expressions(node, key=None):
+    """The Jinja expressions of a parsed YAML document: what {{ }} and {% %} hold in every string, and the
+    conditionals' values whole (keys are names given, not read)."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _expressions(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _expressions(value, key)
+    elif isinstance(node, str):
+        if key in CONDITIONALS:
+            yield node
+        for inside in BRACES.findall(node):
+            yield inside[0] or inside[1]
+
+
+def _owner(path):
+    """The role a file belongs to (roles/<role>/...), None for a playbook."""
+    parts = path.split("/")
+    return parts[1] if parts[0] == "roles" else None
+
+
+def hostvars_reads(path, text):
+    """The facts of other hosts that the YAML ``text`` of ``path`` reads."""
     reads = []
-    for path in _yaml_files("playbooks"):
-        for match in re.finditer(r"hostvars\[[^\]]+\]\]?\.(\w+)|map\('extract', hostvars, '(\w+)'\)", _load(path)):
-            reads.append((path, match.group(1) or match.group(2)))
-    assert reads, "the walk found no read of another host's facts"
-    undeclared = sorted({read for read in reads if read[1] not in RESULTS})
+    for expression in _expressions(yaml.safe_load(text)):
+        for match in HOSTVARS.finditer(expression):
+            reads.append(next(group for group in match.groups() if group))
+        for match in EXTRACT.finditer(expression):
+            rest = expression[match.end():]
+            link = CHAIN.match(rest)
+            while link:
+                reads.append(link.group(2).split(".")[0])
+                if link.group(1) == "map":
+                    break
+                rest = rest[link.end():]
+                link = CHAIN.match(rest)
+    return reads
+
+
+def undeclared_hostvars_reads(path, text):
+    """Other hosts' facts read that are not a declared result: a role reads its own facts, every file the
+    operator variables (the rollback role's, from the inventory) and Ansible's."""
+    owner = _owner(path)
+    return [fact for fact in hostvars_reads(path, text) if fact not in RESULTS
+            and not (owner and fact.startswith(owner + "_")) and not fact.startswith(("rollback_", "ansible_"))]
+
+
+def _options(role):
+    """Every option of every entry point of ``role``: what a caller gives it."""
+    specs = yaml.safe_load(_load("roles", role, "meta", "argument_specs.yml"))["argument_specs"]
+    return {name for spec in specs.values() for name in (spec.get("options") or {})}
+
+
+def other_roles_variables(path, text):
+    """The variables of another role that the YAML ``text`` of a role's file ``path`` reads, other than its
+    options (given to it by the caller), its declared result and the operator variables: its registers and
+    facts."""
+    owner, reads = _owner(path), []
+    names = re.compile(r"(?<![\w.])(%s)_\w+" % "|".join(ROLES))
+    for expression in _expressions(yaml.safe_load(text)):
+        # Names in quotes are data (program names, messages), not variables.
+        code = re.sub(r"'[^']*'|\"[^\"]*\"", "''", expression)
+        for match in names.finditer(code):
+            role, name = match.group(1), match.group(0)
+            if role not in (owner, "rollback") and name not in RESULTS and name not in _options(role):
+                reads.append(name)
+    return reads
+
+
+def test_the_reads_of_other_roles_state_are_found_in_every_form():
+    text = """
+- name: Read
+  ansible.builtin.debug:
+    msg: >-
+      {{ hostvars[groups['lb'][0]].services_a }} {{ hostvars[h]['services_b'] }} {{ hostvars[h].get('services_c') }}
+      {{ groups['app'] | map('extract', hostvars, 'services_d') | list }}
+      {{ groups['lb'] | map('extract', hostvars) | selectattr('services_e', 'defined')
+         | map(attribute='services_e') | selectattr('inside', 'defined') | list }}
+      {{ groups['lb'] | map('extract', hostvars) | map(attribute='services_f.inside') | list }}
+      {{ groups['lb'] | map('extract', hostvars) | rejectattr('phase_g', 'defined') | list }}
+  when: services_h.running and 'services_not_a_variable' in x
+"""
+    assert hostvars_reads("roles/phase/tasks/x.yml", text) == [
+        "services_a", "services_b", "services_c", "services_d", "services_e", "services_e", "services_f", "phase_g"]
+    assert undeclared_hostvars_reads("roles/phase/tasks/x.yml", text) == [
+        "services_a", "services_b", "services_c", "services_d", "services_e", "services_e", "services_f"]
+    assert other_roles_variables("roles/phase/tasks/x.yml", text) == ["services_h"]
+    # The services role's own facts; another role's options (given to it) and declared results.
+    assert other_roles_variables("roles/services/tasks/x.yml", text) == []
+    assert other_roles_variables("roles/phase/tasks/x.yml", "- when: services_programs and services_result") == []
+
+
+def test_playbooks_and_roles_read_other_hosts_only_through_declared_results():
+    reads = {(path, fact) for path in _yaml_files("playbooks", "roles") for fact in hostvars_reads(path, _load(path))}
+    assert ("playbooks/build_ahead.yml", "release_result") in reads and (
+        "roles/phase/tasks/rescue.yml", "phase_failed") in reads, "the walk misses reads of other hosts' facts"
+    undeclared = sorted({(path, fact) for path in _yaml_files("playbooks", "roles")
+                         for fact in undeclared_hostvars_reads(path, _load(path))})
     assert not undeclared, "read a role's declared result fact instead: %s" % undeclared
+
+
+def test_roles_read_other_roles_only_through_declared_results():
+    leaks = sorted({(path, name) for path in _yaml_files("roles") for name in other_roles_variables(path, _load(path))})
+    assert not leaks, "publish what callers need in the role's declared *_result fact and read that: %s" % leaks
 
 
 def test_each_declared_result_is_published_by_its_role():

@@ -303,17 +303,32 @@ RESCUE_PLAYBOOK = """
           scratch_db: "{{ db_rollback_result.scratch_db }}"
           prepared: true
 
+- name: The stop, with nothing to stop on the db host
+  hosts: db
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Stop nothing
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: stop
+        phase_steps: []
+"""
+
+FAIL_PLAYBOOK = """
 - name: A later phase fails
   hosts: db
   gather_facts: false
   roles: [runbooks.rollback.rollback]
   tasks:
-    - name: Fail in the code phase
+    - name: Fail in the database phase, before the swap
       ansible.builtin.include_role:
         name: runbooks.rollback.phase
         tasks_from: run
       vars:
-        phase_name: code
+        phase_name: database
         phase_on_failure: restore_services
         verify_http_retries: 0
         phase_steps:
@@ -339,30 +354,66 @@ exec "$@"
 """
 
 
-def test_the_rescue_drops_the_copy_restored_ahead_over_tcp_without_become(tmp_path, managed):
+def rescue_run(tmp_path, managed, rollback_id, between=None):
+    """The restore ahead and the stop, then (after ``between``) a database phase that fails before the swap, with
+    restore_services."""
     sudo = tmp_path / "fake-sudo"
     sudo.write_text(FAKE_SUDO)
     sudo.chmod(0o755)
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  children:\n    db:\n      hosts:\n        localhost:\n")
-    state_dir = tmp_path / "state"
-    extra = operator_vars(managed, rollback_id="T2", rollback_state_dir=str(state_dir),
+    extra = operator_vars(managed, rollback_id=rollback_id, rollback_state_dir=str(tmp_path / "state"),
                           rollback_base_url="http://127.0.0.1:9", rollback_smoke_urls=[{"path": "/"}],
                           ansible_become_exe=str(sudo))
-    run = run_playbook(tmp_path, RESCUE_PLAYBOOK, extra, inventory=str(inventory))
+    ahead = run_playbook(tmp_path, RESCUE_PLAYBOOK, extra, inventory=str(inventory))
+    assert ahead.returncode == 0, (ahead.stdout + ahead.stderr)[-4000:]
+    if between:
+        between()
+    run = run_playbook(tmp_path, FAIL_PLAYBOOK, extra, inventory=str(inventory))
     out = run.stdout + run.stderr
     (tmp_path / "run.log").write_text(out)
     assert run.returncode != 0
     assert "a become of" not in out, out[-4000:]
-    assert "Rollback T2 stopped in phase code" in out, out[-4000:]
-    # The rescue asked the server over TCP whether the swap happened, and dropped the copy made ahead.
-    for task, outcome in (("Find out whether the database was already swapped", "ok"),
-                          ("Drop the copy restored ahead of the stop when it was not swapped in", "changed")):
-        assert re.search(r"TASK \[runbooks\.rollback\.phase : %s\] \**\n%s: \[localhost\]" % (task, outcome), out), task
+    assert "Rollback %s stopped in phase database" % rollback_id in out, out[-4000:]
+    assert managed["secret"] not in out
+    return out, json.loads((tmp_path / "state" / ("%s.json" % rollback_id)).read_text())
+
+
+def _task(out, role, task, outcome):
+    return re.search(r"TASK \[runbooks\.rollback\.%s : %s\] \**\n%s: \[localhost\]" % (role, task, outcome), out)
+
+
+def test_the_rescue_drops_the_copy_restored_ahead_over_tcp_without_become(tmp_path, managed):
+    out, record = rescue_run(tmp_path, managed, "T2")
+    # The database role, asked by the rescue, found over TCP that the swap had not happened, and dropped
+    # the copy it made ahead.
+    assert _task(out, "db_rollback", "Find out whether the database was already swapped", "ok"), out[-4000:]
+    assert _task(out, "db_rollback", "Drop the copy restored ahead of the stop when it was not swapped in", "changed")
     with managed["admin"].cursor() as cur:
         cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (managed["db"] + "_%",))
         assert cur.fetchall() == []
-    record = json.loads((state_dir / "T2.json").read_text())
-    assert record["phases"]["code"]["status"] == "failed"
-    assert "restore_ahead" not in record["phases"] or record["phases"]["restore_ahead"]["status"] != "completed"
-    assert managed["secret"] not in out
+    assert record["phases"]["database"]["status"] == "failed"
+    # Untouched (not swapped): restore_services forgot the stop; the copy dropped, the restore ahead forgotten.
+    assert "The services were started again on the pre-rollback state (database and code untouched)" in out
+    assert [e["phase"] for e in record["events"] if e["status"] == "reset"] == ["restore_ahead", "stop"]
+    assert "restore_ahead" not in record["phases"] and "stop" not in record["phases"]
+    assert "Completed phases: none." in out, out[-4000:]
+
+
+def test_a_copy_the_rescue_cannot_drop_is_said_and_kept_for_the_resume(tmp_path, managed):
+    # The scratch database given to another owner: the application's role may not drop it.
+    def give_away():
+        with managed["admin"].cursor() as cur:
+            cur.execute('ALTER DATABASE "%s_rollback_T3" OWNER TO postgres' % managed["db"])
+    out, record = rescue_run(tmp_path, managed, "T3", between=give_away)
+    scratch = managed["db"] + "_rollback_T3"
+    assert ("WARNING: the copy restored ahead, %s, could not be dropped on localhost (" % scratch) in out, out[-4000:]
+    assert "a resumed run swaps it in, or drop it by hand: DROP DATABASE %s WITH (FORCE);" % scratch in out
+    with managed["admin"].cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (managed["db"] + "_%",))
+        assert cur.fetchall() == [(scratch,)]
+    # The copy left is the resume's: the restore ahead stays completed, the rest of the rescue went on.
+    assert record["phases"]["restore_ahead"]["status"] == "completed"
+    assert record["phases"]["database"]["status"] == "failed" and "stop" not in record["phases"]
+    assert "Completed phases: restore_ahead." in out
+    assert "The services were started again on the pre-rollback state (database and code untouched)" in out

@@ -75,6 +75,10 @@ CODE_PLAYBOOK = """
     - role: runbooks.rollback.preflight
       preflight_check_backup: false
       preflight_check_code: true
+  tasks:
+    - name: Show what the checklist publishes
+      ansible.builtin.debug:
+        msg: "DEPLOYED {{ preflight_result.deployed_commit }}"
 """
 
 
@@ -113,6 +117,8 @@ def test_a_clean_checkout_and_an_existing_commit_pass(tmp_path):
     repo = checkout(tmp_path)
     run = code_play(tmp_path, repo, preflight_code_target="v1.4.0")
     assert run.returncode == 0, run.stdout + run.stderr
+    # The deployed commit, which code_rollback's preflight publishes (code_rollback_result.before).
+    assert "DEPLOYED %s" % git(repo, "rev-parse", "HEAD") in run.stdout
     run = code_play(tmp_path, repo, preflight_code_method="revert", preflight_merge_commit="v1.5.0")
     assert run.returncode == 0, run.stdout + run.stderr
 

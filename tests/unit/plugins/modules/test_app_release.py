@@ -985,3 +985,20 @@ def test_relocated_names_ten_changed_paths_and_how_many_more(checkout):
     message = str(info.value)
     assert "(12 paths" in message and "tool-09 (new)" in message and "tool-10" not in message
     assert "(and 2 more)" in message
+
+
+def test_a_removal_that_fails_names_the_release_left(capsys, checkout):
+    """Interrupted mid-switch, nothing is removed: the failure names the release the journal records, which
+    the release role's drop says is left to remove by hand."""
+    rolled_back(checkout)
+    os.rename(checkout["path"], checkout["replaced"])
+    result, failed = run_module(app_release, module_args(checkout, state="absent"), capsys)
+    assert failed and "%s is missing" % checkout["path"] in result["msg"], result
+    assert result["release"] == checkout["release"] and os.path.isdir(checkout["release"])
+    # A journal that is not one leaves nothing to name.
+    open(checkout["journal"], "w").write("garbage")
+    result, failed = run_module(app_release, module_args(checkout, state="absent"), capsys)
+    assert failed and result["release"] is None, result
+    # Only a removal names what is left.
+    result, failed = run_module(app_release, module_args(checkout, state="switched"), capsys)
+    assert failed and "release" not in result, result
