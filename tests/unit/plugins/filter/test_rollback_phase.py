@@ -20,7 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.timezone.utc)
 # Still digging into record.phases, being changed by issue 35's other step: remove a file once it reads
 # through the filter (the test below fails when it no longer digs).
-PENDING = {"roles/phase/tasks/rescue.yml"}
+PENDING: set = set()
 
 
 def at(seconds: int) -> datetime.datetime:
