@@ -55,3 +55,40 @@ def test_a_given_id_is_the_phase_s_id(tmp_path):
     run = play(tmp_path, rollback_id=" R7 ", name_it=True)
     assert run.returncode == 0, run.stdout[-3000:]
     assert json.loads((tmp_path / "state" / "R7.json").read_text())["rollback_id"] == "R7"
+
+
+STEPS_PLAYBOOK = """
+- name: A phase whose steps have conditions
+  hosts: localhost
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Run the phase
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: verify
+        phase_state_host: localhost
+        phase_steps:
+          - name: A step whose condition is false
+            role: test_steps
+            tasks_from: fail
+            when: "{{ run_the_failing_step | bool }}"
+            check_mode_says: fail on purpose
+          - name: A step without a condition
+            role: test_steps
+            tasks_from: fail
+            hosts: []
+"""
+
+
+def test_a_step_whose_when_is_false_is_skipped_and_one_that_is_true_runs(tmp_path, monkeypatch):
+    import os
+    monkeypatch.setenv("ANSIBLE_ROLES_PATH", os.path.dirname(os.path.abspath(__file__)))
+    extra = {"rollback_state_dir": str(tmp_path / "state"), "rollback_environment": "staging", "rollback_id": "W1"}
+    run = run_playbook(tmp_path, STEPS_PLAYBOOK, dict(extra, run_the_failing_step=False))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "the step failed on purpose" not in run.stdout
+    run = run_playbook(tmp_path, STEPS_PLAYBOOK, dict(extra, run_the_failing_step=True, rollback_id="W2"))
+    assert run.returncode != 0 and "the step failed on purpose" in run.stdout, run.stdout[-3000:]
