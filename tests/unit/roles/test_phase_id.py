@@ -92,3 +92,53 @@ def test_a_step_whose_when_is_false_is_skipped_and_one_that_is_true_runs(tmp_pat
     assert "the step failed on purpose" not in run.stdout
     run = run_playbook(tmp_path, STEPS_PLAYBOOK, dict(extra, run_the_failing_step=True, rollback_id="W2"))
     assert run.returncode != 0 and "the step failed on purpose" in run.stdout, run.stdout[-3000:]
+
+
+WHILE_DOWN_PLAYBOOK = """
+- name: Two phases while the site is down
+  hosts: localhost
+  gather_facts: false
+  roles: [runbooks.rollback.rollback]
+  tasks:
+    - name: Decide marks the run as going on to the start phase
+      ansible.builtin.set_fact:
+        phase_run_reaches_start: "{{ reaches_start | bool }}"
+    - name: Run the stop phase
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: stop
+        phase_state_host: localhost
+        phase_steps: []
+    - name: Run the database phase, which reads the state file on disk
+      ansible.builtin.include_role:
+        name: runbooks.rollback.phase
+        tasks_from: run
+      vars:
+        phase_name: database
+        phase_state_host: localhost
+        phase_steps:
+          - name: Read what the state file says of the stop phase now
+            role: test_steps
+            tasks_from: state_says
+        test_steps_phase: stop
+    - name: Say what the disk said
+      ansible.builtin.debug:
+        msg: "ON DISK: {{ test_steps_on_disk.database }}"
+"""
+
+
+def test_the_phase_role_carries_the_stop_s_end_while_down_when_the_run_reaches_start(tmp_path, monkeypatch):
+    import os
+    monkeypatch.setenv("ANSIBLE_ROLES_PATH", os.path.dirname(os.path.abspath(__file__)))
+    extra = {"rollback_state_dir": str(tmp_path / "state"), "rollback_environment": "staging"}
+    # A whole run (rollback.yml, rollback_db_only.yml, rollback_code_only.yml): the stop's end waits for
+    # the next write; the database phase's start is carried with it, so nothing is on disk yet.
+    run = run_playbook(tmp_path, WHILE_DOWN_PLAYBOOK, dict(extra, reaches_start=True, rollback_id="D1"))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "ON DISK: started" in run.stdout, run.stdout[-3000:]
+    # A phase playbook run on its own writes each record when it happens.
+    run = run_playbook(tmp_path, WHILE_DOWN_PLAYBOOK, dict(extra, reaches_start=False, rollback_id="D2"))
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "ON DISK: completed" in run.stdout, run.stdout[-3000:]
