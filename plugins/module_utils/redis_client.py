@@ -40,7 +40,23 @@ CERT_REQS = {
 }
 _READ_SIZE = 65536
 _SECRET_QUERY = re.compile(r"((?:^|[?&;])(?:password|passwd|pass)=)[^&;#]*", re.IGNORECASE)
-_USERINFO = re.compile(r"(://[^/@:?#]*:)[^/@]*@")
+# The password: from the user's ':' to the LAST '@' (a password may hold '/', '#', '?' or '@' not
+# percent-encoded, which a URL parser reads as the path, the fragment or the query).
+_USERINFO = re.compile(r"(://[^/@:?#]*:)(.*)@")
+# Characters of a password that end the authority of a URL unless percent-encoded.
+_BREAKS_URL = re.compile(r"[/?#]")
+
+
+def _mask(url):
+    # type: (str) -> str
+    """The URL with its password and any password= query value masked, read as text: never parsed."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", url))
+
+
+def _password_breaks_url(url):
+    # type: (str) -> bool
+    found = _USERINFO.search(url)
+    return bool(found and _BREAKS_URL.search(found.group(2)))
 
 
 class RedisError(Exception):
@@ -64,10 +80,13 @@ def redact(url):
     """
     if not url:
         return ""
+    # Masked before any parsing: a password with '/', '#' or '?' would be parsed as part of the path.
+    if _password_breaks_url(url):
+        return _mask(url)
     try:
         info = parse_url(url)
     except RedisError:
-        return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", url))
+        return _mask(url)
     auth = ""
     if info["password"] is not None:
         auth = "%s:***@" % quote(info["username"] or "", safe="")
@@ -98,7 +117,10 @@ def parse_url(url):
     if not isinstance(url, str) or not url.strip():
         raise RedisError("no redis URL given: pass broker_url (redis://[:password@]host:6379/0)")
     url = url.strip()
-    masked = _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", url))
+    masked = _mask(url)
+    if _password_breaks_url(url):
+        raise RedisError("the password of the redis URL %s holds '/', '#' or '?' as they are: percent-encode "
+                         "them (%%2F, %%23, %%3F), as Celery's URL needs them too" % masked)
     try:
         parts = urlsplit(url)
         port = parts.port

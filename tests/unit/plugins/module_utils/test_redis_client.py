@@ -3,6 +3,7 @@ unix socket, TLS)."""
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import sys
 
@@ -133,3 +134,16 @@ def test_connection_errors_name_the_broker(tmp_path):
     with pytest.raises(RedisError) as info:
         Redis("redis://:pw@10.255.255.1:6379/0", connect_timeout=0.2).connect()
     assert "redis://:***@10.255.255.1:6379/0" in str(info.value) and ":pw@" not in str(info.value)
+
+
+@pytest.mark.parametrize("secret", ["s3/cr3t", "s3#cr3t", "s3?cr3t", "a/b#c?d@e"])
+def test_a_password_that_breaks_the_url_is_masked_before_any_parsing(secret):
+    url = "redis://:%s@broker.example:6379/0" % secret
+    pieces = [piece for piece in re.split(r"[/#?@]", secret) if len(piece) > 1]
+    shown = redact(url)
+    assert all(piece not in shown for piece in pieces), shown
+    assert shown == "redis://:***@broker.example:6379/0"
+    with pytest.raises(RedisError) as info:
+        parse_url(url)
+    assert "percent-encode" in str(info.value)
+    assert all(piece not in str(info.value) for piece in pieces), str(info.value)
