@@ -7,6 +7,7 @@ import os
 import re
 
 import yaml
+from repo_yaml import walk, yaml_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "runbooks.rollback."
@@ -21,29 +22,11 @@ def _load(*parts):
         return handle.read()
 
 
-def _yaml_files(*top):
-    for base in top:
-        for folder, _dirs, names in os.walk(os.path.join(ROOT, base)):
-            for name in sorted(names):
-                if name.endswith(".yml"):
-                    yield os.path.relpath(os.path.join(folder, name), ROOT)
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
 def role_entries():
     """(file, role, entry point) of every include_role/import_role and every phase step."""
     found = []
-    for path in _yaml_files("playbooks", "roles", os.path.join("molecule", "resources", "playbooks")):
-        for node in _walk(yaml.safe_load(_load(path))):
+    for path in yaml_files("playbooks", "roles", os.path.join("molecule", "resources", "playbooks")):
+        for node in walk(yaml.safe_load(_load(path))):
             for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
                 call = node.get(key)
                 if isinstance(call, dict) and "{{" not in call["name"]:
@@ -79,7 +62,7 @@ def test_every_phase_playbook_runs_through_the_phase_scaffold():
         if name == "report.yml":
             continue
         plays = yaml.safe_load(_load("playbooks", name))
-        runs = [node for node in _walk(plays) if isinstance(node.get("ansible.builtin.include_role"), dict)
+        runs = [node for node in walk(plays) if isinstance(node.get("ansible.builtin.include_role"), dict)
                 and node["ansible.builtin.include_role"] == {"name": "runbooks.rollback.phase", "tasks_from": "run"}]
         assert len(runs) == 1, "%s: one phase, run by runbooks.rollback.phase tasks_from=run" % name
         # The bookkeeping is the scaffold's: no playbook records a start or an end or rescues itself.
@@ -199,22 +182,22 @@ def test_the_reads_of_other_roles_state_are_found_in_every_form():
 
 
 def test_playbooks_and_roles_read_other_hosts_only_through_declared_results():
-    reads = {(path, fact) for path in _yaml_files("playbooks", "roles") for fact in hostvars_reads(path, _load(path))}
+    reads = {(path, fact) for path in yaml_files("playbooks", "roles") for fact in hostvars_reads(path, _load(path))}
     assert ("playbooks/build_ahead.yml", "release_result") in reads and (
         "roles/phase/tasks/rescue.yml", "phase_failed") in reads, "the walk misses reads of other hosts' facts"
-    undeclared = sorted({(path, fact) for path in _yaml_files("playbooks", "roles")
+    undeclared = sorted({(path, fact) for path in yaml_files("playbooks", "roles")
                          for fact in undeclared_hostvars_reads(path, _load(path))})
     assert not undeclared, "read a role's declared result fact instead: %s" % undeclared
 
 
 def test_roles_read_other_roles_only_through_declared_results():
-    leaks = sorted({(path, name) for path in _yaml_files("roles") for name in other_roles_variables(path, _load(path))})
+    leaks = sorted({(path, name) for path in yaml_files("roles") for name in other_roles_variables(path, _load(path))})
     assert not leaks, "publish what callers need in the role's declared *_result fact and read that: %s" % leaks
 
 
 def test_each_declared_result_is_published_by_its_role():
     for fact in RESULTS:
         role = fact[: -len("_result")]
-        texts = "".join(_load(path) for path in _yaml_files(os.path.join("roles", role, "tasks")))
+        texts = "".join(_load(path) for path in yaml_files(os.path.join("roles", role, "tasks")))
         assert re.search(r"(register: %s\b|^\s+%s:)" % (fact, fact), texts, re.MULTILINE), fact
         assert "`%s`" % fact in _load("docs", "reference.md"), "document %s in docs/reference.md" % fact

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 
 import pytest
@@ -15,39 +14,16 @@ from ansible_collections.runbooks.rollback.plugins.filter import rollback_phase 
 from ansible_collections.runbooks.rollback.plugins.filter.rollback_phase import rollback_phase
 from ansible_collections.runbooks.rollback.plugins.module_utils import state as st
 from ansible_collections.runbooks.rollback.plugins.module_utils.rollback_record import PHASE_DETAILS, PHASE_KEYS
+from repo_yaml import read, walk, yaml_files
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 T0 = datetime.datetime(2026, 11, 24, 10, 0, 0, tzinfo=datetime.timezone.utc)
-# Still digging into record.phases, being changed by issue 35's other step: remove a file once it reads
-# through the filter (the test below fails when it no longer digs).
+# Files allowed to dig into record.phases while they are being moved to the filter (none left): the
+# test below fails when one listed here no longer digs.
 PENDING: set = set()
 
 
 def at(seconds: int) -> datetime.datetime:
     return T0 + datetime.timedelta(seconds=seconds)
-
-
-def _read(path: str) -> str:
-    with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
-        return handle.read()
-
-
-def _yaml_files(*tops: str):
-    for top in tops:
-        for folder, _dirs, names in os.walk(os.path.join(ROOT, top)):
-            for name in sorted(names):
-                if name.endswith(".yml"):
-                    yield os.path.relpath(os.path.join(folder, name), ROOT)
-
-
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 # --- the reader -------------------------------------------------------------------------------
@@ -151,7 +127,7 @@ def test_the_documented_choices_are_the_declared_phases():
 
 
 def test_docs_reference_lists_each_phase_s_declared_details():
-    section = _read("docs/reference.md").split("### The rollback record", 1)[1].split("\n## ", 1)[0]
+    section = read("docs/reference.md").split("### The rollback record", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `(\w+)` \| (.*) \|$", section, re.MULTILINE))
     assert set(rows) == set(PHASE_DETAILS), "one row per phase in docs/reference.md, The rollback record"
     for name, keys in PHASE_DETAILS.items():
@@ -171,8 +147,8 @@ def _decide_keys(template: str) -> list[str]:
 def written_details() -> dict[str, tuple[str, list[str]]]:
     """{phase: (playbook, keys of its phase_details)} for every phase playbook."""
     found = {}
-    for path in _yaml_files("playbooks"):
-        for node in _walk(yaml.safe_load(_read(path))):
+    for path in yaml_files("playbooks"):
+        for node in walk(yaml.safe_load(read(path))):
             if "phase_name" in node and "phase_details" in node:
                 details = node["phase_details"]
                 keys = _decide_keys(details) if isinstance(details, str) else list(details)
@@ -205,8 +181,8 @@ def reads() -> list[tuple[str, str, str, str | None]]:
     """(file, phase, key, detail key or None) of every read through the filter in playbooks/ and roles/;
     phase '*' for a phase named by a variable (phase_name)."""
     found = []
-    for path in _yaml_files("playbooks", "roles"):
-        text = "\n".join(line for line in _read(path).splitlines() if not line.lstrip().startswith("#"))
+    for path in yaml_files("playbooks", "roles"):
+        text = "\n".join(line for line in read(path).splitlines() if not line.lstrip().startswith("#"))
         bound = {}
         for var, name in BIND.findall(text):
             assert bound.setdefault(var, name) == name, "%s: %s names two phases; use two names" % (path, var)
@@ -239,6 +215,6 @@ def test_every_key_read_through_the_filter_is_declared():
 
 def test_no_playbook_or_role_digs_into_the_record_s_phases():
     digs = re.compile(r"\.phases(\.|\[)")
-    found = {path for path in _yaml_files("playbooks", "roles") if digs.search(_read(path))}
+    found = {path for path in yaml_files("playbooks", "roles") if digs.search(read(path))}
     assert found - PENDING == set(), "read the record through runbooks.rollback.rollback_phase"
     assert PENDING <= found, "%s no longer digs: remove it from PENDING" % sorted(PENDING - found)
