@@ -4,8 +4,12 @@ decide names)."""
 from __future__ import annotations
 
 import json
+import os
 
 from playbook_runner import run_playbook
+
+# The test role test_steps beside this file.
+TEST_ROLES = os.path.dirname(os.path.abspath(__file__))
 
 PLAYBOOK = """
 - name: A phase run on its own
@@ -84,8 +88,7 @@ STEPS_PLAYBOOK = """
 
 
 def test_a_step_whose_when_is_false_is_skipped_and_one_that_is_true_runs(tmp_path, monkeypatch):
-    import os
-    monkeypatch.setenv("ANSIBLE_ROLES_PATH", os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.setenv("ANSIBLE_ROLES_PATH", TEST_ROLES)
     extra = {"rollback_state_dir": str(tmp_path / "state"), "rollback_environment": "staging", "rollback_id": "W1"}
     run = run_playbook(tmp_path, STEPS_PLAYBOOK, dict(extra, run_the_failing_step=False))
     assert run.returncode == 0, run.stdout[-3000:]
@@ -130,8 +133,7 @@ WHILE_DOWN_PLAYBOOK = """
 
 
 def test_the_phase_role_carries_the_stop_s_end_while_down_when_the_run_reaches_start(tmp_path, monkeypatch):
-    import os
-    monkeypatch.setenv("ANSIBLE_ROLES_PATH", os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.setenv("ANSIBLE_ROLES_PATH", TEST_ROLES)
     extra = {"rollback_state_dir": str(tmp_path / "state"), "rollback_environment": "staging"}
     # A whole run (rollback.yml, rollback_db_only.yml, rollback_code_only.yml): the stop's end waits for
     # the next write; the database phase's start is carried with it, so nothing is on disk yet.
