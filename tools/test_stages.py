@@ -44,10 +44,12 @@ class Run:
         self.failed: list[str] = []
         self.lock = threading.Lock()
 
-    def record(self, name: str, seconds: float, rc: int, lane: int | None = None) -> None:
+    def record(self, name: str, seconds: float, rc: int | None, lane: int | None = None) -> None:
         with self.lock:
             self.times.append({"stage": name, "seconds": round(seconds, 1), "rc": rc, "lane": lane})
-            if rc != 0:
+            # rc None: not run (an earlier failure stopped the run before it); any other rc but 0 failed,
+            # a negative one (killed by a signal) too.
+            if rc is not None and rc != 0:
                 self.failed.append(name)
 
     def stage(self, target: str) -> int:
@@ -99,13 +101,13 @@ class Run:
         with self.lock:
             skipped = list(queue)
         for name in skipped:
-            self.record("molecule " + name, 0, -1)
+            self.record("molecule " + name, 0, None)
 
     def report(self, total: float) -> None:
         print("\n[make test] time of each stage (%d lane%s for the scenarios):"
               % (self.jobs, "" if self.jobs == 1 else "s"))
         for entry in self.times:
-            status = "ok" if entry["rc"] == 0 else ("not run" if entry["rc"] == -1 else "FAILED")
+            status = "ok" if entry["rc"] == 0 else ("not run" if entry["rc"] is None else "FAILED")
             lane = " (lane %d)" % entry["lane"] if entry["lane"] else ""
             print("  %-28s %12s  %s%s" % (entry["stage"], minutes(entry["seconds"]), status, lane))
         print("  %-28s %12s" % ("total", minutes(total)))
@@ -131,7 +133,9 @@ def main() -> int:
     finally:
         run.report(time.monotonic() - start)
     if run.failed:
-        print("make test: FAILED: %s" % ", ".join(run.failed))
+        not_run = [entry["stage"] for entry in run.times if entry["rc"] is None]
+        print("make test: FAILED: %s%s" % (", ".join(run.failed),
+                                           "; not run after it: %s" % ", ".join(not_run) if not_run else ""))
         return 1
     print("make test: all stages passed")
     return 0
